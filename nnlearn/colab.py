@@ -1,0 +1,54 @@
+"""The header every student-facing notebook starts with: an "Open in Colab" badge and an
+install cell that runs only in Colab. Both derive from the repository URL set once in
+`_config.yml` (`repository.url`, `repository.branch`)."""
+from pathlib import Path
+
+import nbformat
+import yaml
+
+HEADER_ROLE = "colab-header"
+
+
+def repository_info(root):
+    """(url, branch) from root/_config.yml, with the url's trailing slash and .git removed."""
+    config_path = Path(root) / "_config.yml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    repo = config.get("repository") or {}
+    if not repo.get("url"):
+        raise ValueError(f"{config_path}: repository.url is not set")
+    url = repo["url"].rstrip("/").removesuffix(".git")
+    return url, repo.get("branch", "main")
+
+
+def colab_url(root, notebook_path):
+    url, branch = repository_info(root)
+    github_path = url.split("github.com/", 1)[1]
+    rel = Path(notebook_path).resolve().relative_to(Path(root).resolve()).as_posix()
+    return f"https://colab.research.google.com/github/{github_path}/blob/{branch}/{rel}"
+
+
+def header_cells(root, notebook_path):
+    """[badge markdown cell, install code cell] for a notebook at notebook_path in the repo at root."""
+    url, branch = repository_info(root)
+    badge = nbformat.v4.new_markdown_cell(
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"({colab_url(root, notebook_path)})")
+    install = nbformat.v4.new_code_cell(
+        "# In Google Colab, install the course package (numpy, torch and ipywidgets come with Colab).\n"
+        "import sys\n"
+        "if \"google.colab\" in sys.modules:\n"
+        f"    %pip install --quiet --no-deps \"nnlearn @ git+{url}@{branch}\"")
+    for cell in (badge, install):
+        cell.metadata["nnlearn"] = {"role": HEADER_ROLE}
+        cell.metadata["tags"] = ["remove-cell"]
+    for cell in (badge, install):
+        cell.pop("id", None)
+    return [badge, install]
+
+
+def with_header(nb, root, notebook_path):
+    """A copy of nb whose first cells are the current Colab header (any old header replaced)."""
+    nb = nbformat.from_dict(nb)
+    body = [c for c in nb.cells if c.get("metadata", {}).get("nnlearn", {}).get("role") != HEADER_ROLE]
+    nb.cells = header_cells(root, notebook_path) + body
+    return nb

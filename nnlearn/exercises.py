@@ -1,0 +1,175 @@
+"""Generate the student copies in exercises/ from the solution notebooks in solutions/.
+
+A solution notebook is the single source of an assignment. Its metadata
+`nnlearn.exercises` maps exercise ids to {"title", "points"}; each code cell that
+belongs to an exercise carries `metadata.nnlearn = {"exercise": id, "role": role}` with
+role one of:
+
+  answer        the reference solution between `### BEGIN SOLUTION` / `### END SOLUTION`
+  public-tests  self-checks the student sees
+  hidden-tests  instructor tests, removed from the student copy
+
+Usage: python -m nnlearn.exercises [--check] [ROOT]
+"""
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .colab import HEADER_ROLE, with_header
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+ROLES = ("answer", "public-tests", "hidden-tests")
+EXPECTED_ERROR_TAG = "raises-exception"  # understood by nbval and myst-nb
+
+
+class ExerciseFormatError(ValueError):
+    """A solution notebook breaks the exercise conventions."""
+
+
+def cell_info(cell):
+    return cell.get("metadata", {}).get("nnlearn", {})
+
+
+def assignment_info(nb, path="notebook"):
+    meta = nb.metadata.get("nnlearn", {})
+    if "assignment" not in meta or not meta.get("exercises"):
+        raise ExerciseFormatError(f"{path}: metadata.nnlearn needs 'assignment' and 'exercises'")
+    return meta
+
+
+def stub_answer(source, exercise_id, title):
+    """Replace every solution region with a NotImplementedError stub at the marker's indent.
+    Returns (new_source, raises_at_top_level)."""
+    out, inside, top_level, found = [], False, False, False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if inside:
+                raise ExerciseFormatError(f"exercise {exercise_id}: nested {BEGIN}")
+            inside, found = True, True
+            indent = line[: len(line) - len(line.lstrip())]
+            top_level |= indent == ""
+            out.append(f'{indent}raise NotImplementedError("Exercise {exercise_id}: {title}")')
+        elif stripped == END:
+            if not inside:
+                raise ExerciseFormatError(f"exercise {exercise_id}: {END} without {BEGIN}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ExerciseFormatError(f"exercise {exercise_id}: {BEGIN} without {END}")
+    if not found:
+        raise ExerciseFormatError(f"exercise {exercise_id}: answer cell has no {BEGIN} marker")
+    return "\n".join(out), top_level
+
+
+def validate(nb, path="notebook"):
+    meta = assignment_info(nb, path)
+    seen = {ex: set() for ex in meta["exercises"]}
+    for cell in nb.cells:
+        info = cell_info(cell)
+        if "exercise" not in info:
+            continue
+        ex, role = info["exercise"], info.get("role")
+        if ex not in seen:
+            raise ExerciseFormatError(f"{path}: cell for unknown exercise {ex!r}")
+        if role not in ROLES:
+            raise ExerciseFormatError(f"{path}: exercise {ex}: unknown role {role!r}")
+        if cell.cell_type != "code":
+            raise ExerciseFormatError(f"{path}: exercise {ex}: {role} cell must be a code cell")
+        seen[ex].add(role)
+    for ex, roles in seen.items():
+        for needed in ("answer", "hidden-tests"):
+            if needed not in roles:
+                raise ExerciseFormatError(f"{path}: exercise {ex} has no {needed} cell")
+    return meta
+
+
+def student_copy(nb, root, target_path):
+    """The student notebook for solution notebook nb, to be written at target_path."""
+    meta = validate(nb)
+    nb = nbformat.from_dict(nb)
+    cells = []
+    for cell in nb.cells:
+        info = cell_info(cell)
+        if info.get("role") == HEADER_ROLE or info.get("role") == "hidden-tests":
+            continue
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            tags = [t for t in cell.metadata.get("tags", []) if t != EXPECTED_ERROR_TAG]
+            raises = info.get("role") == "public-tests"
+            if info.get("role") == "answer":
+                ex = info["exercise"]
+                cell.source, raises = stub_answer(cell.source, ex, meta["exercises"][ex]["title"])
+            if raises:
+                tags.append(EXPECTED_ERROR_TAG)
+            cell.metadata["tags"] = tags
+            if not tags:
+                del cell.metadata["tags"]
+        cell.metadata.pop("execution", None)
+        cells.append(cell)
+    nb.cells = cells
+    nb = with_header(nb, root, target_path)
+    for i, cell in enumerate(nb.cells):  # stable ids: regenerating gives identical files
+        cell["id"] = f"cell-{i:03d}"
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+def render(nb):
+    return nbformat.writes(nb) + "\n"
+
+
+def generate(root, check=False):
+    """Write (or, with check=True, compare) exercises/ for every notebook in solutions/.
+    Returns the list of paths that were (or would be) changed."""
+    root = Path(root)
+    changed = []
+    for solution in sorted((root / "solutions").glob("*.ipynb")):
+        nb = nbformat.read(solution, as_version=4)
+        target = root / "exercises" / solution.name
+        text = render(student_copy(nb, root, target))
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            changed.append(target)
+            if not check:
+                target.parent.mkdir(exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+    for notebook in sorted((root / "notebooks").glob("*.ipynb")):
+        old = notebook.read_text(encoding="utf-8")
+        nb = with_header(nbformat.reads(old, as_version=4), root, notebook)
+        for i, cell in enumerate(nb.cells[:2]):
+            cell["id"] = f"colab-header-{i}"
+        text = render(nb)
+        if text != old:
+            changed.append(notebook)
+            if not check:
+                notebook.write_text(text, encoding="utf-8")
+    return changed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Regenerate exercises/ from solutions/ and refresh "
+                                     "the Colab header of notebooks/.")
+    parser.add_argument("root", nargs="?", default=".", help="repository root (default: .)")
+    parser.add_argument("--check", action="store_true", help="only report files that are out of date")
+    args = parser.parse_args(argv)
+    try:
+        changed = generate(args.root, check=args.check)
+    except ExerciseFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in changed:
+        print(("out of date: " if args.check else "wrote: ") + str(path))
+    if args.check and changed:
+        print("Run `python -m nnlearn.exercises` to regenerate.", file=sys.stderr)
+        return 1
+    if not changed:
+        print("exercises/ and notebook headers are up to date.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
