@@ -233,7 +233,10 @@ def grade_submission(path, solutions_dir="solutions", assignment=None,
         failure = None
         for (kind, cell_ex, _), error in zip(program, errors):
             if cell_ex == ex and error:
-                failure = f"{'your answer' if kind == 'answer' else 'a test'} failed: {error}"
+                if error.startswith("NotImplementedError"):
+                    failure = f"not answered yet ({error})"
+                else:
+                    failure = f"{'your answer' if kind == 'answer' else 'a test'} failed: {error}"
                 break
         if failure is None and setup_errors:
             failure = f"the notebook's setup failed: {setup_errors[0]}"

@@ -1,0 +1,25 @@
+import numpy as np
+import torch
+
+from nnlearn.checks import compare, numerical_gradient
+
+
+def test_numerical_gradient_of_a_quadratic_form():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((4, 4))
+    x = rng.standard_normal(4)
+    grad = numerical_gradient(lambda z: z @ A @ z, x)
+    np.testing.assert_allclose(grad, (A + A.T) @ x, rtol=1e-6, atol=1e-8)
+    assert np.array_equal(x, x.copy())  # x is not modified in place
+
+
+def test_compare_reports_and_returns(capsys):
+    assert compare("same", np.ones(3), torch.ones(3, dtype=torch.float64))
+    assert "exact: True" in capsys.readouterr().out
+    assert compare("close", np.ones(3), np.ones(3) + 1e-9)
+    out = capsys.readouterr().out
+    assert "exact: False" in out and "approximate: True" in out
+    assert not compare("far", np.ones(3), np.zeros(3))
+    assert "maxdiff: 1.00e+00" in capsys.readouterr().out
+    assert not compare("shape", np.ones(3), np.ones(4))
+    assert "shape mismatch" in capsys.readouterr().out

@@ -1,0 +1,92 @@
+import shutil
+
+import nbformat
+import pytest
+
+from nnlearn.colab import HEADER_ROLE, repository_info
+from nnlearn.exercises import (ExerciseFormatError, cell_info, generate, main, student_copy, stub_answer,
+                               validate)
+
+
+def test_exercises_folder_is_what_the_generator_writes(root):
+    stale = generate(root, check=True)
+    assert stale == [], f"out of date (run `python -m nnlearn.exercises`): {stale}"
+
+
+def test_stub_keeps_the_signature_and_names_the_exercise():
+    source = "def f(x):\n    y = x\n    ### BEGIN SOLUTION\n    return y + 1\n    ### END SOLUTION\n"
+    stub, top_level = stub_answer(source, "9.1", "add one")
+    assert stub == 'def f(x):\n    y = x\n    raise NotImplementedError("Exercise 9.1: add one")'
+    assert not top_level
+    stub, top_level = stub_answer("### BEGIN SOLUTION\nW = 1\n### END SOLUTION", "9.2", "pick W")
+    assert stub == 'raise NotImplementedError("Exercise 9.2: pick W")' and top_level
+
+
+@pytest.mark.parametrize("source, problem", [
+    ("x = 1", "no ### BEGIN SOLUTION marker"),
+    ("### BEGIN SOLUTION\nx = 1", "without ### END SOLUTION"),
+    ("x = 1\n### END SOLUTION", "without ### BEGIN SOLUTION"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "nested"),
+])
+def test_malformed_solution_markers_are_reported(source, problem):
+    with pytest.raises(ExerciseFormatError, match=problem):
+        stub_answer(source, "9.3", "t")
+
+
+def test_student_copy_hides_solutions_and_instructor_tests(root):
+    solution = nbformat.read(root / "solutions" / "ch01_perceptron.ipynb", as_version=4)
+    meta = validate(solution)
+    student = student_copy(solution, root, root / "exercises" / "ch01_perceptron.ipynb")
+    text = "\n".join(c.source for c in student.cells)
+    assert "BEGIN SOLUTION" not in text and "Instructor tests" not in text
+    roles = [cell_info(c).get("role") for c in student.cells]
+    assert "hidden-tests" not in roles
+    assert roles[:2] == [HEADER_ROLE, HEADER_ROLE]
+    for ex, spec in meta["exercises"].items():
+        assert f'raise NotImplementedError("Exercise {ex}: {spec["title"]}")' in text
+        assert any(cell_info(c) == {"exercise": ex, "role": "answer"} for c in student.cells)
+    for cell in student.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+            if cell_info(cell).get("role") == "public-tests":
+                assert "raises-exception" in cell.metadata["tags"]
+
+
+def test_header_derives_from_the_repository_url(root, tmp_path):
+    for part in ("_config.yml", "solutions", "notebooks"):
+        (shutil.copytree if (root / part).is_dir() else shutil.copy)(root / part, tmp_path / part)
+    config = tmp_path / "_config.yml"
+    config.write_text(config.read_text().replace(repository_info(root)[0], "https://github.com/someone/fork"))
+    assert main([str(tmp_path)]) == 0
+    nb = nbformat.read(tmp_path / "exercises" / "ch01_perceptron.ipynb", as_version=4)
+    badge, install = nb.cells[0].source, nb.cells[1].source
+    assert "colab.research.google.com/github/someone/fork/blob/main/exercises/ch01_perceptron.ipynb" in badge
+    assert '"google.colab" in sys.modules' in install and "git+https://github.com/someone/fork@main" in install
+    assert "--no-deps" in install
+    lecture = nbformat.read(tmp_path / "notebooks" / "ch01_perceptron.ipynb", as_version=4)
+    assert "someone/fork/blob/main/notebooks/ch01_perceptron.ipynb" in lecture.cells[0].source
+    assert main([str(tmp_path), "--check"]) == 0
+
+
+def test_check_mode_reports_stale_copies(root, tmp_path, capsys):
+    for part in ("_config.yml", "solutions", "notebooks"):
+        (shutil.copytree if (root / part).is_dir() else shutil.copy)(root / part, tmp_path / part)
+    assert main([str(tmp_path), "--check"]) == 1
+    assert "out of date" in capsys.readouterr().out
+    assert not (tmp_path / "exercises").exists()
+
+
+def test_validation_names_the_missing_piece(root):
+    solution = nbformat.read(root / "solutions" / "ch01_perceptron.ipynb", as_version=4)
+    solution.cells = [c for c in solution.cells if cell_info(c) != {"exercise": "1.2", "role": "hidden-tests"}]
+    with pytest.raises(ExerciseFormatError, match="exercise 1.2 has no hidden-tests cell"):
+        validate(solution)
+
+
+def test_lecture_notebooks_start_with_the_colab_header_and_use_no_repo_paths(root):
+    for path in sorted((root / "notebooks").glob("*.ipynb")) + sorted((root / "exercises").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert [cell_info(c).get("role") for c in nb.cells[:2]] == [HEADER_ROLE, HEADER_ROLE], path
+        for cell in nb.cells[2:]:
+            if cell.cell_type == "code":
+                assert "../" not in cell.source and "sys.path" not in cell.source, f"{path}: repo-relative path"
