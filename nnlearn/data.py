@@ -223,3 +223,28 @@ def load_mnist_or_digits(split="train", download=True, verbose=True):
               "Falling back to scikit-learn's bundled 8x8 digits (all 1797 images, no train/test split).")
         X, y = load_digits(verbose=verbose)
         return X, y, "digits-8x8"
+
+
+# --- small utilities every chapter uses ------------------------------------------
+
+def train_test_split(X, y, test_fraction, rng):
+    """Shuffle with `rng` and split into (X_train, X_test, y_train, y_test)."""
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    order = rng.permutation(len(X))
+    n_test = max(1, int(round(test_fraction * len(X))))
+    test, train = order[:n_test], order[n_test:]
+    return X[train], X[test], y[train], y[test]
+
+
+def one_hot(y, n_classes):
+    """Integer labels (n,) -> one-hot rows (n, n_classes) of float32."""
+    y = np.asarray(y)
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+    out = np.zeros((len(y), n_classes), dtype=np.float32)
+    out[np.arange(len(y)), y] = 1.0
+    return out

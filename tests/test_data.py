@@ -157,3 +157,23 @@ def test_generators_are_reproducible_from_the_rng(make):
 def test_xor_labels_follow_the_corners():
     X, y = make_xor(200, np.random.default_rng(0), noise=0.0)
     np.testing.assert_array_equal(y, (np.sign(X[:, 0]) != np.sign(X[:, 1])).astype(int))
+
+
+def test_train_test_split_partitions_and_is_reproducible():
+    X, y = np.arange(20).reshape(10, 2), np.arange(10)
+    Xtr, Xte, ytr, yte = data.train_test_split(X, y, 0.3, np.random.default_rng(0))
+    assert len(Xte) == 3 and len(Xtr) == 7
+    assert sorted(np.concatenate([ytr, yte])) == list(range(10))
+    np.testing.assert_array_equal(Xtr[:, 0] // 2, ytr)          # rows stay with their labels
+    again = data.train_test_split(X, y, 0.3, np.random.default_rng(0))
+    np.testing.assert_array_equal(again[3], yte)
+    with pytest.raises(ValueError, match="test_fraction"):
+        data.train_test_split(X, y, 1.5, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="10 rows but y has 3"):
+        data.train_test_split(X, y[:3], 0.5, np.random.default_rng(0))
+
+
+def test_one_hot():
+    np.testing.assert_array_equal(data.one_hot([2, 0], 3), [[0, 0, 1], [1, 0, 0]])
+    with pytest.raises(ValueError, match="0..2"):
+        data.one_hot([3], 3)
