@@ -1,35 +1,28 @@
-"""Grade exercise submissions against the instructor tests in solutions/.
-
-    nnlearn-grade SUBMISSION.ipynb            # one notebook: prints and writes a JSON report
-    nnlearn-grade SUBMISSIONS_DIR/            # a folder: one report each plus gradebook.csv
+"""Grade one exercise submission against the instructor notebook in solutions/.
 
 Only the student's answer cells are taken (found by the exercise ids the generator put in
 cell metadata, or by their first line when an editor dropped the metadata). They run in a
-fresh kernel, in an empty temporary directory, between the instructor's setup cells and the
-instructor's public and hidden tests, each cell under a timeout and the whole run under a
-wall-clock limit. An exercise scores its points when its answer runs and all its tests pass.
+sandboxed kernel (nnlearn.kernel) between the instructor's setup cells. The instructor's
+hidden tests run in *this* process against proxies of the student's functions and
+variables (nnlearn.judge): the kernel answers, the grader judges. An exercise scores its
+points when its answer runs and all its hidden tests pass. Command line: nnlearn.batch.
 """
-import argparse
-import csv
-import json
-import logging
-import os
-import signal
-import sys
-import tempfile
-import threading
+import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+from . import judge
 from .exercises import assignment_info, cell_info
+from .kernel import KernelSession
+from .sandbox import Limits, probe_isolation
 
+GRADER_VERSION = "2"
 DEFAULT_CELL_TIMEOUT = 30
 DEFAULT_TOTAL_TIMEOUT = 300
+MAX_MESSAGE = 300
 
 
 @dataclass
@@ -39,18 +32,20 @@ class ExerciseResult:
     max_points: float
     points: float = 0.0
     passed: bool = False
-    message: str = "not run"
+    message: str = "not graded"
 
 
 @dataclass
 class Report:
     submission: str
     assignment: str | None
+    sha256: str = ""
     points: float = 0.0
     max_points: float = 0.0
-    status: str = "graded"          # graded | timed-out | kernel-died | invalid
+    status: str = "graded"          # graded | timed-out | kernel-died | invalid | error
     message: str = ""
     seconds: float = 0.0
+    isolation: str = ""
     exercises: list = field(default_factory=list)
 
     def to_dict(self):
@@ -61,13 +56,27 @@ class GradingError(Exception):
     """The submission cannot be graded at all (unreadable, unknown assignment)."""
 
 
-# --- reading the submission ------------------------------------------------------
+def short(text, limit=MAX_MESSAGE):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
-def read_notebook(path):
+
+# --- reading -------------------------------------------------------------------------
+
+def read_notebook(data):
+    if not data.strip():
+        raise GradingError("the file is empty")
     try:
-        return nbformat.read(path, as_version=4)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise GradingError("not a Jupyter notebook (the file is binary, not UTF-8 JSON)") from None
+    try:
+        nb = nbformat.reads(text, as_version=4)
     except Exception as exc:
-        raise GradingError(f"not a readable Jupyter notebook ({type(exc).__name__}: {exc})") from None
+        raise GradingError(f"not a readable Jupyter notebook ({type(exc).__name__}: {short(exc, 120)})") from None
+    if not isinstance(nb.get("cells"), list):
+        raise GradingError("not a Jupyter notebook (no list of cells)")
+    return nb
 
 
 def first_line(source):
@@ -84,131 +93,207 @@ def answer_cells(submission, instructor):
         info = cell_info(cell)
         if info.get("role") == "answer":
             wanted.setdefault(info["exercise"], []).append(first_line(cell.source))
+    code_cells = [c for c in submission.cells if isinstance(c, dict) and c.get("cell_type") == "code"
+                  and isinstance(c.get("source"), str)]
     found = {}
-    code_cells = [c for c in submission.cells if c.get("cell_type") == "code"]
     for cell in code_cells:
-        info = cell_info(cell)
-        if info.get("role") == "answer" and info.get("exercise") in wanted:
+        info = cell_info(cell) if isinstance(cell.get("metadata"), dict) else {}
+        if isinstance(info, dict) and info.get("role") == "answer" and info.get("exercise") in wanted:
             found.setdefault(info["exercise"], []).append(cell.source)
     for ex, first_lines in wanted.items():
-        if ex in found:
-            continue
-        for cell in code_cells:  # metadata lost: match the answer cell's first line
-            if first_line(cell.source) in first_lines and not cell_info(cell).get("role"):
-                found.setdefault(ex, []).append(cell.source)
+        if ex not in found:   # metadata lost: match the answer cell's first line
+            found_here = [c.source for c in code_cells if first_line(c.source) in first_lines]
+            if found_here:
+                found[ex] = found_here
     return found
 
 
-# --- running ---------------------------------------------------------------------
+def find_instructor_notebook(submission_nb, submission_path, solutions_dir, assignment=None):
+    solutions_dir = Path(solutions_dir)
+    declared = None
+    if submission_nb is not None:
+        meta = submission_nb.metadata.get("nnlearn", {})
+        declared = meta.get("assignment") if isinstance(meta, dict) else None
+    if assignment and declared and declared != assignment:
+        raise GradingError(f"this notebook belongs to assignment {declared!r}, not {assignment!r}")
+    for name in filter(None, [assignment, declared, Path(submission_path).stem]):
+        path = solutions_dir / f"{name}.ipynb"
+        if path.is_file():
+            return path
+    available = sorted(p.stem for p in solutions_dir.glob("*.ipynb"))
+    raise GradingError(f"cannot tell which assignment this is; pass --assignment, one of {available}")
 
-def build_program(instructor, answers):
-    """[(kind, exercise, source)] in the instructor notebook's order, answers substituted."""
-    program, placed = [], set()
+
+# --- the plan ---------------------------------------------------------------------------
+
+@dataclass
+class Exercise:
+    id: str
+    answers: list
+    checks: list           # hidden-test sources, run in the grader
+    functions: set
+    variables: set
+
+
+def plan(instructor, answers):
+    """(setup sources, exercises in order) from the instructor notebook."""
+    setup, exercises, names = [], {}, (set(), set())
     for cell in instructor.cells:
         if cell.cell_type != "code":
             continue
         info = cell_info(cell)
         role, ex = info.get("role"), info.get("exercise")
         if role is None:
-            program.append(("setup", None, cell.source))
-        elif role == "answer":
-            if ex not in placed:
-                placed.add(ex)
-                program.extend(("answer", ex, src) for src in answers.get(ex, []))
-        elif role in ("public-tests", "hidden-tests"):
-            program.append(("test", ex, cell.source))
-    return program
+            setup.append(cell.source)
+            continue
+        entry = exercises.setdefault(ex, Exercise(ex, answers.get(ex, []), [], set(), set()))
+        if role == "answer":
+            functions, variables = judge.defined_names(cell.source)
+            entry.functions |= functions
+            entry.variables |= variables
+        elif role == "hidden-tests":
+            entry.checks.append(cell.source)
+    return setup, list(exercises.values())
 
 
-def _kill_after(client, seconds):
-    """Kill the kernel process after `seconds` unless cancelled: a hard stop for anything
-    that ignores the interrupt nbclient sends on a cell timeout."""
-    def kill():
-        pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
-        if pid:
+# --- judging ------------------------------------------------------------------------------
+
+class Judge:
+    """Runs one submission: the kernel session plus the grader-side namespaces."""
+
+    def __init__(self, session, setup, exercises, cell_timeout, deadline):
+        self.session, self.setup, self.exercises = session, setup, exercises
+        self.cell_timeout, self.deadline = cell_timeout, deadline
+        self.replay = []            # answers that ran fine, re-run after a kernel restart
+        self.status = "graded"
+        self.functions = set().union(*(e.functions for e in exercises))
+        self.variables = set().union(*(e.variables for e in exercises))
+        self.base_namespace = {"__name__": "__grader__"}
+        for source in setup:        # instructor code: the imports and helpers the checks use
             try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
+                exec(compile(source, "<instructor setup>", "exec"), self.base_namespace)
+            except Exception:
                 pass
-    timer = threading.Timer(seconds, kill)
-    timer.daemon = True
-    timer.start()
-    return timer
+
+    def time_left(self):
+        return self.deadline - time.monotonic()
+
+    def run(self, source):
+        left = self.time_left()
+        if left <= 0:
+            self.status = "timed-out"
+            return None
+        result = self.session.run(source, min(self.cell_timeout, left))
+        if result.timed_out:
+            self.status = "timed-out"
+        if result.died or self.session.km is None:
+            self.status = "kernel-died" if not result.timed_out else self.status
+            self.recover()
+        return result
+
+    def recover(self):
+        """A fresh kernel with the state of everything that ran fine so far."""
+        self.session.restart()
+        for source in self.setup + self.replay:
+            self.session.run(source, min(self.cell_timeout, max(self.time_left(), 1)))
+
+    def start(self):
+        for source in self.setup:
+            self.run(source)
+
+    def grade_all(self, results):
+        self.start()
+        for ex in self.exercises:
+            self.grade_exercise(ex, results[ex.id])
+
+    def ask(self, name, call, args=(), kwargs=None, capture_warnings=False):
+        try:
+            source = judge.request_source(name, call, args, kwargs, capture_warnings)
+        except judge.NotPlainData as exc:
+            raise RuntimeError(f"instructor test passes unsupported data to {name}: {exc}") from None
+        result = self.run(source)
+        if result is None:
+            raise judge.StudentError("not run: the time limit for this submission was used up")
+        if not result.ok:
+            what = f"calling {name}" if call else f"reading {name}"
+            raise judge.StudentError(f"{what} failed: {short(result.error, 200)}"
+                                     + (f" (limit {self.cell_timeout:g} s)" if result.timed_out else ""))
+        if result.payload is None:
+            raise judge.StudentError(f"{name} returned nothing the grader could read")
+        try:
+            return judge.decode(result.payload)
+        except Exception:
+            raise judge.StudentError(f"{name} returned a value that is not plain data") from None
+
+    def grade_exercise(self, ex, result):
+        if not ex.answers:
+            result.message = "no answer cell found for this exercise"
+            return
+        for source in ex.answers:
+            run = self.run(source)
+            if run is None:
+                result.message = "not graded: the time limit for this submission was used up"
+                return
+            if not run.ok:
+                error = run.error + (f" after {self.cell_timeout:g} s" if run.timed_out else "")
+                if run.ename == "NotImplementedError":
+                    result.message = f"not answered yet ({short(error)})"
+                else:
+                    result.message = f"your answer cell failed: {short(error)}"
+                return
+        self.replay.extend(ex.answers)
+        for number, check in enumerate(ex.checks, 1):
+            failure = self.check(check, ex)
+            if failure:
+                result.message = failure if len(ex.checks) == 1 else f"check {number}: {failure}"
+                return
+        result.passed, result.points, result.message = True, result.max_points, "passed"
+
+    def check(self, source, ex):
+        namespace = dict(self.base_namespace)
+        for name in self.functions:
+            namespace[name] = judge.FunctionProxy(name, self.ask)
+        try:
+            for name in self.variables & judge.used_names(source):
+                namespace[name] = self.ask(name, False)
+            exec(compile(source, f"<hidden tests {ex.id}>", "exec"), namespace)
+        except judge.StudentError as exc:
+            if "NotImplementedError" in str(exc):
+                return f"not answered yet ({str(exc).split('failed: ', 1)[-1]})"
+            return f"a test failed: {exc}"
+        except AssertionError as exc:
+            return f"a test failed: {short(exc)}" if str(exc) else "a hidden test failed"
+        except RuntimeError as exc:
+            if "instructor test" in str(exc):
+                raise
+            return f"a test failed: {type(exc).__name__}"
+        except Exception as exc:   # e.g. the student's result has the wrong shape or type
+            return f"a test failed: {type(exc).__name__} while checking your result"
+        return None
 
 
-def run_program(program, cell_timeout, total_timeout):
-    """Run the cells in one fresh kernel; return ([error or None per cell], run status)."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for _, _, src in program]
-    errors = ["not run"] * len(program)
-    status = "graded"
-    with tempfile.TemporaryDirectory(prefix="nnlearn-grade-") as workdir:
-        client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", interrupt_on_timeout=True,
-                                allow_errors=False, resources={"metadata": {"path": workdir}})
-        client.log.setLevel(logging.CRITICAL)
-        start = time.monotonic()
-        with client.setup_kernel(cwd=workdir):
-            watchdog = _kill_after(client, total_timeout + 10)
-            try:
-                for i, cell in enumerate(nb.cells):
-                    if time.monotonic() - start > total_timeout:
-                        status = "timed-out"
-                        errors[i:] = [f"not run: the time limit of {total_timeout} s was used up"] * (len(nb.cells) - i)
-                        break
-                    try:
-                        client.execute_cell(cell, i)
-                        errors[i] = None
-                    except CellExecutionError as exc:
-                        if exc.ename == "KeyboardInterrupt":
-                            errors[i] = f"timed out after {cell_timeout} s"
-                            status = "timed-out"
-                        else:
-                            errors[i] = f"{exc.ename}: {exc.evalue}".strip()
-                    except (CellTimeoutError, DeadKernelError, RuntimeError) as exc:
-                        status = "timed-out" if time.monotonic() - start > total_timeout else "kernel-died"
-                        reason = ("the kernel was stopped at the time limit" if status == "timed-out"
-                                  else f"the kernel died ({type(exc).__name__})")
-                        errors[i:] = [reason] * (len(nb.cells) - i)
-                        break
-            finally:
-                watchdog.cancel()
-    return errors, status
-
-
-# --- grading ---------------------------------------------------------------------
-
-def find_instructor_notebook(submission_nb, submission_path, solutions_dir, assignment=None):
-    solutions_dir = Path(solutions_dir)
-    if assignment is None and submission_nb is not None:
-        assignment = submission_nb.metadata.get("nnlearn", {}).get("assignment")
-    candidates = [assignment] if assignment else []
-    candidates.append(Path(submission_path).stem)
-    for name in candidates:
-        path = solutions_dir / f"{name}.ipynb"
-        if path.is_file():
-            return path
-    available = sorted(p.stem for p in solutions_dir.glob("*.ipynb"))
-    raise GradingError(f"cannot tell which assignment this is (tried {candidates}); "
-                       f"pass --assignment, one of {available}")
-
-
-def grade_submission(path, solutions_dir="solutions", assignment=None,
-                     cell_timeout=DEFAULT_CELL_TIMEOUT, total_timeout=DEFAULT_TOTAL_TIMEOUT):
-    """Grade one submission; never raises for a bad submission, returns a Report."""
+def grade_submission(path, solutions_dir="solutions", assignment=None, cell_timeout=DEFAULT_CELL_TIMEOUT,
+                     total_timeout=DEFAULT_TOTAL_TIMEOUT, limits=None, hide_paths=(), isolation=None):
+    """Grade one submission; never raises for anything in the submission, returns a Report."""
     path = Path(path)
     start = time.monotonic()
-    report = Report(submission=str(path), assignment=assignment)
+    isolation = isolation or probe_isolation()
+    report = Report(submission=str(path), assignment=assignment, isolation=isolation.summary())
     submission = None
     try:
-        submission = read_notebook(path)
-    except GradingError as exc:
-        report.status, report.message = "invalid", str(exc)
+        data = path.read_bytes()
+        report.sha256 = hashlib.sha256(data).hexdigest()
+        submission = read_notebook(data)
+    except (GradingError, OSError) as exc:
+        report.status, report.message = "invalid", short(exc)
     try:
         instructor_path = find_instructor_notebook(submission, path, solutions_dir, assignment)
     except GradingError as exc:
         report.status = "invalid"
         report.message = "; ".join(m for m in (report.message, str(exc)) if m)
-        return report
+        if "belongs to assignment" not in str(exc):
+            return report
+        instructor_path, submission = Path(solutions_dir) / f"{assignment}.ipynb", None
     instructor = nbformat.read(instructor_path, as_version=4)
     meta = assignment_info(instructor, instructor_path)
     report.assignment = meta["assignment"]
@@ -221,99 +306,20 @@ def grade_submission(path, solutions_dir="solutions", assignment=None,
         report.seconds = round(time.monotonic() - start, 2)
         return report
 
-    answers = answer_cells(submission, instructor)
-    program = build_program(instructor, answers)
-    errors, report.status = run_program(program, cell_timeout, total_timeout)
-
-    setup_errors = [e for (kind, _, _), e in zip(program, errors) if kind == "setup" and e]
-    for ex, result in results.items():
-        if ex not in answers:
-            result.message = "no answer cell found for this exercise"
-            continue
-        failure = None
-        for (kind, cell_ex, _), error in zip(program, errors):
-            if cell_ex == ex and error:
-                if error.startswith("NotImplementedError"):
-                    failure = f"not answered yet ({error})"
-                else:
-                    failure = f"{'your answer' if kind == 'answer' else 'a test'} failed: {error}"
-                break
-        if failure is None and setup_errors:
-            failure = f"the notebook's setup failed: {setup_errors[0]}"
-        result.passed = failure is None
-        result.points = result.max_points if result.passed else 0.0
-        result.message = "passed" if result.passed else failure
+    setup, exercises = plan(instructor, answer_cells(submission, instructor))
+    hide = [Path(solutions_dir).resolve(), path.resolve().parent, *hide_paths]
+    with KernelSession(limits or Limits(), hide_paths=hide, isolation=isolation) as session:
+        runner = Judge(session, setup, exercises, cell_timeout, start + total_timeout)
+        runner.grade_all(results)
+        report.status = runner.status
     report.points = sum(r.points for r in results.values())
     report.seconds = round(time.monotonic() - start, 2)
     return report
 
 
-# --- command line ------------------------------------------------------------------
+if __name__ == "__main__":   # python -m nnlearn.grade works like nnlearn-grade
+    import sys
 
-def print_report(report, out=sys.stdout):
-    print(f"{report.submission}: {report.points:g} / {report.max_points:g} points ({report.status})", file=out)
-    if report.message:
-        print(f"  {report.message}", file=out)
-    for r in report.exercises:
-        mark = "PASS" if r.passed else "FAIL"
-        print(f"  [{mark}] Exercise {r.id} ({r.points:g}/{r.max_points:g}) {r.title}: {r.message}", file=out)
+    from .batch import main
 
-
-def write_json(path, data):
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def write_gradebook(path, reports):
-    ids = []
-    for rep in reports:
-        ids += [r.id for r in rep.exercises if r.id not in ids]
-    tmp = Path(str(path) + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["submission", "assignment", "points", "max_points", "status"] + [f"ex {i}" for i in ids])
-        for rep in reports:
-            by_id = {r.id: r.points for r in rep.exercises}
-            writer.writerow([rep.submission, rep.assignment or "", f"{rep.points:g}", f"{rep.max_points:g}",
-                             rep.status] + [f"{by_id[i]:g}" if i in by_id else "" for i in ids])
-    os.replace(tmp, path)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="nnlearn-grade", description=__doc__.split("\n\n")[0])
-    parser.add_argument("submission", help="a submitted .ipynb, or a folder of them")
-    parser.add_argument("--solutions", default="solutions", help="folder of instructor notebooks (default: solutions)")
-    parser.add_argument("--assignment", help="assignment name, when the submission does not say")
-    parser.add_argument("--output", help="folder for reports (default: grades/ beside the submission(s))")
-    parser.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TOTAL_TIMEOUT, help="seconds per submission")
-    args = parser.parse_args(argv)
-
-    target = Path(args.submission)
-    if not target.exists():
-        print(f"error: {target} does not exist", file=sys.stderr)
-        return 2
-    if not Path(args.solutions).is_dir():
-        print(f"error: solutions folder {args.solutions} not found (use --solutions)", file=sys.stderr)
-        return 2
-    paths = sorted(p for p in target.iterdir() if p.is_file() and p.suffix == ".ipynb") if target.is_dir() else [target]
-    out_dir = Path(args.output) if args.output else (target if target.is_dir() else target.parent) / "grades"
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    reports = []
-    for path in paths:
-        report = grade_submission(path, args.solutions, args.assignment, args.cell_timeout, args.timeout)
-        reports.append(report)
-        print_report(report)
-        write_json(out_dir / f"{path.stem}.json", report.to_dict())
-    if target.is_dir():
-        write_gradebook(out_dir / "gradebook.csv", reports)
-        print(f"Graded {len(reports)} submission(s); gradebook: {out_dir / 'gradebook.csv'}")
-    else:
-        print(f"Report: {out_dir / (target.stem + '.json')}")
-    return 0
-
-
-if __name__ == "__main__":
     sys.exit(main())

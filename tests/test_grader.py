@@ -1,46 +1,18 @@
-"""The grader on real submissions, each run in a real kernel."""
+"""The grader on real submissions, each run in a real sandboxed kernel."""
 import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from nnlearn.exercises import cell_info
-from nnlearn.grade import grade_submission, main
+from nnlearn.batch import main
+from nnlearn.grade import grade_submission
+from grading_helpers import answer_source, submit
 
 EXERCISES = ["1.1", "1.2", "1.3", "1.4"]
-
-
-@pytest.fixture
-def solution(root):
-    return nbformat.read(root / "solutions" / "ch01_perceptron.ipynb", as_version=4)
-
-
-@pytest.fixture
-def student(root):
-    return nbformat.read(root / "exercises" / "ch01_perceptron.ipynb", as_version=4)
-
-
-def answer_source(nb, ex):
-    return next(c.source for c in nb.cells if cell_info(c) == {"exercise": ex, "role": "answer"})
-
-
-def submit(student, solution, tmp_path, answered=(), replace=None, name="ch01_perceptron.ipynb"):
-    """A copy of the student notebook with the reference answers of `answered` filled in and
-    `replace` = {exercise: source} for anything else."""
-    nb = nbformat.from_dict(student)
-    for cell in nb.cells:
-        ex = cell_info(cell).get("exercise")
-        if cell_info(cell).get("role") == "answer":
-            if ex in (replace or {}):
-                cell.source = replace[ex]
-            elif ex in answered:
-                cell.source = answer_source(solution, ex)
-    path = tmp_path / name
-    nbformat.write(nb, path)
-    return path
 
 
 def by_id(report):
@@ -62,51 +34,37 @@ def test_untouched_student_copy_gets_zero_with_a_message_per_exercise(root):
 
 
 def test_each_exercise_is_scored_on_its_own(root, student, solution, tmp_path):
-    path = submit(student, solution, tmp_path, answered=["1.2", "1.3"])
-    report = grade_submission(path, root / "solutions")
+    report = grade_submission(submit(student, solution, tmp_path, answered=["1.2", "1.3"]), root / "solutions")
     results = by_id(report)
     assert report.points == 5 and [results[e].passed for e in EXERCISES] == [False, True, True, False]
 
 
+WRONG = {
+    # correct values but overflows (with a warning) for large |v|
+    "1.1": "def sigmoid(v):\n    return 1 / (1 + np.exp(-np.asarray(v, float)))\n\n"
+           "def sigmoid_derivative(v):\n    return sigmoid(v) * (1 - sigmoid(v))\n",
+    # forgets the bias update
+    "1.2": "def train_perceptron(X, y, lr=1.0, max_epochs=100):\n    w = np.zeros(np.shape(X)[1])\n"
+           "    counts = []\n    for _ in range(max_epochs):\n        m = 0\n"
+           "        for x_i, y_i in zip(np.asarray(X, float), y):\n            if y_i * (x_i @ w) <= 0:\n"
+           "                w = w + lr * y_i * x_i\n                m += 1\n        counts.append(m)\n"
+           "        if m == 0:\n            break\n    return w, 0.0, counts\n",
+    # thresholds without margin: right on the corners, wrong for noisy inputs
+    "1.3": "W1 = np.array([[1.0, 1.0], [1.0, 1.0]])\nb1 = np.array([-0.99, -1.99])\n"
+           "W2 = np.array([[1.0, -1.0]])\nb2 = np.array([-0.5])\n",
+    # multiplies the layers in the wrong order
+    "1.4": "def collapse_affine(weights, biases):\n    W = np.eye(np.shape(weights[0])[1])\n"
+           "    b = np.zeros(np.shape(weights[0])[1])\n    for Wp, bp in zip(weights, biases):\n"
+           "        W = W @ Wp if W.shape[1] == Wp.shape[0] else Wp @ W\n        b = Wp @ b + bp\n    return W, b\n",
+}
+
+
 def test_wrong_answers_fail_the_hidden_tests(root, student, solution, tmp_path):
-    wrong = {
-        # overflows and warns for large |v|
-        "1.1": "def sigmoid(v):\n    return 1 / (1 + np.exp(-np.asarray(v, float)))\n\n"
-               "def sigmoid_derivative(v):\n    return sigmoid(v) * (1 - sigmoid(v))\n",
-        # forgets the bias update
-        "1.2": "def train_perceptron(X, y, lr=1.0, max_epochs=100):\n    w = np.zeros(np.shape(X)[1])\n"
-               "    counts = []\n    for _ in range(max_epochs):\n        m = 0\n"
-               "        for x_i, y_i in zip(np.asarray(X, float), y):\n            if y_i * (x_i @ w) <= 0:\n"
-               "                w = w + lr * y_i * x_i\n                m += 1\n        counts.append(m)\n"
-               "        if m == 0:\n            break\n    return w, 0.0, counts\n",
-        # the layers multiplied in the wrong order
-        "1.4": "def collapse_affine(weights, biases):\n    W = np.eye(np.shape(weights[0])[1])\n"
-               "    b = np.zeros(np.shape(weights[0])[1])\n    for Wp, bp in zip(weights, biases):\n"
-               "        W = W @ Wp if W.shape[1] == Wp.shape[0] else Wp @ W\n        b = Wp @ b + bp\n    return W, b\n",
-    }
-    report = grade_submission(submit(student, solution, tmp_path, answered=["1.3"], replace=wrong), root / "solutions")
-    results = by_id(report)
-    assert report.points == 2 and results["1.3"].passed
-    for ex in ("1.1", "1.2", "1.4"):
-        assert not results[ex].passed and results[ex].message.startswith("a test failed"), results[ex].message
-
-
-def test_an_infinite_loop_times_out_and_the_rest_is_still_graded(root, student, solution, tmp_path):
-    path = submit(student, solution, tmp_path, answered=["1.2", "1.3", "1.4"],
-                  replace={"1.1": "# Exercise 1.1: sigmoid and its derivative\nwhile True:\n    pass\n"})
-    report = grade_submission(path, root / "solutions", cell_timeout=3, total_timeout=60)
-    results = by_id(report)
-    assert report.status == "timed-out" and report.seconds < 45
-    assert "timed out after 3" in results["1.1"].message and results["1.1"].points == 0
-    assert report.points == 8
-
-
-def test_a_dying_kernel_is_reported(root, student, solution, tmp_path):
-    path = submit(student, solution, tmp_path, answered=["1.1"],
-                  replace={"1.2": "# Exercise 1.2: the perceptron learning rule\nimport os\nos._exit(3)\n"})
-    report = grade_submission(path, root / "solutions", cell_timeout=10, total_timeout=60)
-    assert report.status == "kernel-died" and report.points == 2
-    assert "kernel died" in by_id(report)["1.2"].message
+    report = grade_submission(submit(student, solution, tmp_path, replace=WRONG), root / "solutions")
+    assert report.points == 0
+    for result in report.exercises:
+        assert result.message.startswith("a test failed"), result.message
+    assert "overflows" in by_id(report)["1.1"].message
 
 
 def test_answers_are_found_when_an_editor_dropped_the_metadata(root, student, solution, tmp_path):
@@ -118,47 +76,94 @@ def test_answers_are_found_when_an_editor_dropped_the_metadata(root, student, so
     assert grade_submission(path, root / "solutions").points == 10
 
 
-def test_unreadable_files_are_graded_zero_without_crashing(root, tmp_path):
-    (tmp_path / "ch01_perceptron.ipynb").write_text("{ this is not json")
-    report = grade_submission(tmp_path / "ch01_perceptron.ipynb", root / "solutions")
-    assert report.status == "invalid" and report.points == 0 and report.max_points == 10
-    assert "not a readable Jupyter notebook" in report.message
-    (tmp_path / "essay.ipynb").write_bytes(b"")
-    report = grade_submission(tmp_path / "essay.ipynb", root / "solutions")
-    assert report.status == "invalid" and "cannot tell which assignment" in report.message
-    report = grade_submission(tmp_path / "essay.ipynb", root / "solutions", assignment="ch01_perceptron")
-    assert report.status == "invalid" and report.max_points == 10
-
-
-def test_a_folder_gives_reports_and_a_gradebook(root, student, solution, tmp_path, capsys):
+def test_a_folder_gives_reports_feedback_log_and_a_gradebook(root, student, solution, tmp_path, capsys):
     submissions = tmp_path / "submissions"
     submissions.mkdir()
     submit(student, solution, submissions, answered=EXERCISES, name="alice.ipynb")
     submit(student, solution, submissions, answered=["1.4"], name="bob smith ü.ipynb")
     (submissions / "carol.ipynb").write_text("garbage")
     out = tmp_path / "out"
-    assert main([str(submissions), "--solutions", str(root / "solutions"), "--output", str(out),
-                 "--assignment", "ch01_perceptron"]) == 0
+    args = [str(submissions), "--solutions", str(root / "solutions"), "--output", str(out),
+            "--assignment", "ch01_perceptron", "--workers", "2", "--no-progress"]
+    assert main(args) == 0
     with open(out / "gradebook.csv", newline="") as f:
-        rows = {row["submission"].split("/")[-1]: row for row in csv.DictReader(f)}
+        rows = {row["submission"]: row for row in csv.DictReader(f)}
     assert rows["alice.ipynb"]["points"] == "10" and rows["bob smith ü.ipynb"]["points"] == "3"
     assert rows["carol.ipynb"]["points"] == "0" and rows["carol.ipynb"]["status"] == "invalid"
     assert rows["bob smith ü.ipynb"]["ex 1.4"] == "3" and rows["bob smith ü.ipynb"]["ex 1.1"] == "0"
-    report = json.loads((out / "alice.json").read_text())
+    report = json.loads((out / "reports" / "alice.json").read_text())
     assert report["points"] == 10 and {e["id"] for e in report["exercises"]} == set(EXERCISES)
-    assert "Graded 3 submission(s)" in capsys.readouterr().out
+    feedback = (out / "feedback" / "bob smith ü.md").read_text()
+    assert "Score: 3 / 10" in feedback and "not answered yet" in feedback
+    assert "Graded 3 submission(s), 0 unchanged" in capsys.readouterr().out
+    log = [json.loads(line) for line in (out / "grading-log.jsonl").read_text().splitlines()]
+    assert len(log) == 3
+
+    # A second run resumes: nothing changed, nothing is re-graded; a changed file is.
+    assert main(args) == 0
+    assert "Graded 0 submission(s), 3 unchanged" in capsys.readouterr().out
+    submit(student, solution, submissions, answered=["1.1", "1.4"], name="bob smith ü.ipynb")
+    assert main(args) == 0
+    assert "Graded 1 submission(s), 2 unchanged" in capsys.readouterr().out
+    with open(out / "gradebook.csv", newline="") as f:
+        assert {r["submission"]: r["points"] for r in csv.DictReader(f)}["bob smith ü.ipynb"] == "5"
+
+
+def test_shards_split_a_batch_deterministically(root, student, solution, tmp_path):
+    submissions = tmp_path / "subs"
+    submissions.mkdir()
+    for i in range(6):
+        (submissions / f"s{i}.ipynb").write_text("not a notebook")   # quick to grade
+    seen = []
+    for i in (1, 2, 3):
+        out = tmp_path / f"out{i}"
+        assert main([str(submissions), "--solutions", str(root / "solutions"), "--output", str(out),
+                     "--assignment", "ch01_perceptron", "--shard", f"{i}/3", "--no-progress"]) == 0
+        with open(out / f"gradebook-shard-{i}-of-3.csv", newline="") as f:
+            seen.append(sorted(r["submission"] for r in csv.DictReader(f)))
+    assert sorted(sum(seen, [])) == [f"s{i}.ipynb" for i in range(6)]          # a partition
+    assert main([str(submissions), "--solutions", str(root / "solutions"), "--output", str(tmp_path / "again"),
+                 "--assignment", "ch01_perceptron", "--shard", "2/3", "--no-progress"]) == 0
+    with open(tmp_path / "again" / "gradebook-shard-2-of-3.csv", newline="") as f:
+        assert sorted(r["submission"] for r in csv.DictReader(f)) == seen[1]   # deterministic
+
+
+def test_gradescope_results_and_package(root, student, solution, tmp_path):
+    # The package, unpacked into a fake /autograder, grades a submission with its own files.
+    from nnlearn.gradescope import main as package_main
+    zip_path = tmp_path / "autograder.zip"
+    assert package_main(["ch01_perceptron", "--solutions", str(root / "solutions"), "--output", str(zip_path)]) == 0
+    import zipfile
+    autograder = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as z:
+        names = set(z.namelist())
+        assert {"setup.sh", "run_autograder", "solutions/ch01_perceptron.ipynb", "nnlearn-src/nnlearn/grade.py",
+                "nnlearn-src/pyproject.toml"} <= names
+        z.extractall(autograder / "source")
+    (autograder / "submission").mkdir()
+    submit(student, solution, autograder / "submission", answered=["1.1", "1.3"], name="my work.ipynb")
+    env = {"AUTOGRADER_ROOT": str(autograder), "AUTOGRADER_PYTHON": sys.executable, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(["bash", str(autograder / "source" / "run_autograder")], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    results = json.loads((autograder / "results" / "results.json").read_text())
+    assert results["score"] == 4
+    assert [t["status"] for t in results["tests"]] == ["passed", "failed", "passed", "failed"]
+    assert all(t["max_score"] > 0 and t["name"].startswith("Exercise 1.") for t in results["tests"])
+
+
+def test_missing_submission_and_solutions_are_clear_errors(root, tmp_path, capsys):
+    assert main([str(tmp_path / "nope.ipynb"), "--solutions", str(root / "solutions")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main([str(tmp_path), "--solutions", str(tmp_path / "missing")]) == 2
+    assert "solutions folder" in capsys.readouterr().err
 
 
 def test_console_script_grades_one_file(root, tmp_path):
-    bindir = __import__("pathlib").Path(sys.executable).parent
+    bindir = Path(sys.executable).parent
     result = subprocess.run([str(bindir / "nnlearn-grade"), str(root / "solutions" / "ch01_perceptron.ipynb"),
                              "--solutions", str(root / "solutions"), "--output", str(tmp_path)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "10 / 10 points" in result.stdout
-    assert json.loads((tmp_path / "ch01_perceptron.json").read_text())["points"] == 10
-
-
-def test_missing_submission_is_a_clear_error(root, tmp_path, capsys):
-    assert main([str(tmp_path / "nope.ipynb"), "--solutions", str(root / "solutions")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert json.loads((tmp_path / "reports" / "ch01_perceptron.json").read_text())["points"] == 10

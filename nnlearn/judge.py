@@ -1,0 +1,186 @@
+"""The kernel answers, the grader judges.
+
+Instructor tests run in the grader's own process. Each name that an exercise's answer
+defines (a function or a variable) is bound there to a proxy: calling the proxy sends the
+arguments to the student's kernel as plain data, runs the student's function there, and
+brings the result back as plain data. Comparisons therefore use the grader's own, clean
+numpy; nothing a student redefines, patches or prints can reach them.
+
+Plain data: None, bool, int, float, complex-free numbers, str, lists, tuples, dicts with
+string keys, and numpy arrays of numeric or bool dtype (torch tensors are sent as numpy
+arrays). The wire format is JSON with arrays as base64 bytes; the decoder accepts nothing
+else, so a payload can never become code.
+"""
+import ast
+import base64
+import json
+
+import numpy as np
+
+MIME = "application/x-nnlearn-result+json"
+MAX_PAYLOAD_BYTES = 64 << 20
+_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+           "float16", "float32", "float64"}
+
+
+class NotPlainData(TypeError):
+    pass
+
+
+def to_plain(value, depth=0):
+    if depth > 20:
+        raise NotPlainData("data nested more than 20 levels deep")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return {"int": str(int(value))}
+    if isinstance(value, (float, np.floating)):
+        return {"float": repr(float(value))}
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if hasattr(value, "detach") and hasattr(value, "numpy"):     # a torch tensor
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        if value.dtype.name not in _DTYPES:
+            raise NotPlainData(f"an array of dtype {value.dtype} is not plain data")
+        data = np.ascontiguousarray(value)
+        return {"ndarray": base64.b64encode(data.tobytes()).decode("ascii"), "dtype": data.dtype.name,
+                "shape": list(data.shape)}
+    if isinstance(value, (list, tuple)):
+        items = [to_plain(v, depth + 1) for v in value]
+        return {"tuple": items} if isinstance(value, tuple) else items
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise NotPlainData("dict keys must be strings")
+        return {"dict": {k: to_plain(v, depth + 1) for k, v in value.items()}}
+    raise NotPlainData(f"a value of type {type(value).__name__} is not plain data "
+                       "(numbers, strings, lists, tuples, dicts and numpy arrays are)")
+
+
+def from_plain(obj, depth=0):
+    if depth > 22:
+        raise ValueError("data nested too deeply")
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, list):
+        return [from_plain(v, depth + 1) for v in obj]
+    if isinstance(obj, dict) and len(obj) == 1:
+        (kind, v), = obj.items()
+        if kind == "int" and isinstance(v, str):
+            return int(v)
+        if kind == "float" and isinstance(v, str):
+            return float(v)
+        if kind == "tuple" and isinstance(v, list):
+            return tuple(from_plain(x, depth + 1) for x in v)
+        if kind == "dict" and isinstance(v, dict):
+            return {str(k): from_plain(x, depth + 1) for k, x in v.items()}
+    if isinstance(obj, dict) and set(obj) == {"ndarray", "dtype", "shape"}:
+        if obj["dtype"] not in _DTYPES or not all(isinstance(n, int) and n >= 0 for n in obj["shape"]):
+            raise ValueError("bad array header")
+        raw = base64.b64decode(obj["ndarray"], validate=True)
+        array = np.frombuffer(raw, dtype=np.dtype(obj["dtype"]))
+        if array.size != int(np.prod(obj["shape"], dtype=np.int64)):
+            raise ValueError("array size does not match its shape")
+        return array.reshape(obj["shape"]).copy()
+    raise ValueError("not plain data")
+
+
+def encode(value):
+    return json.dumps(to_plain(value))
+
+
+def decode(text):
+    if len(text) > MAX_PAYLOAD_BYTES:
+        raise ValueError(f"result larger than {MAX_PAYLOAD_BYTES >> 20} MB")
+    return from_plain(json.loads(text))
+
+
+# --- kernel side -------------------------------------------------------------------
+
+def serve(namespace, name, payload):
+    """Run in the student's kernel: call namespace[name](*args, **kwargs) or read a variable,
+    and display the result as plain data under MIME. With "warnings" set, the result is
+    {"value": result, "warnings": [messages of the warnings the call raised]}."""
+    import warnings
+
+    from IPython.display import display
+
+    request = decode(payload)
+    if name not in namespace:
+        raise NameError(f"name '{name}' is not defined")
+    target = namespace[name]
+    if not request["call"]:
+        result = target
+    elif request.get("warnings"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = target(*request["args"], **request["kwargs"])
+        result = {"value": value, "warnings": [str(w.message) for w in caught]}
+    else:
+        result = target(*request["args"], **request["kwargs"])
+    display({MIME: encode(result)}, raw=True)
+
+
+def request_source(name, call, args=(), kwargs=None, capture_warnings=False):
+    """The code the grader sends to the kernel for one call or variable read."""
+    payload = encode({"call": call, "args": list(args), "kwargs": dict(kwargs or {}), "warnings": capture_warnings})
+    return f"from nnlearn.judge import serve as _nnlearn_serve\n_nnlearn_serve(globals(), {name!r}, {payload!r})"
+
+
+def warnings_raised(function, *args, **kwargs):
+    """(result, [warning messages]) of function(*args, **kwargs). Works the same in a notebook,
+    where function is the real thing, and in the grader, where it is a FunctionProxy."""
+    if isinstance(function, FunctionProxy):
+        out = function._ask(function.name, True, args, kwargs, capture_warnings=True)
+        return out["value"], out["warnings"]
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = function(*args, **kwargs)
+    return value, [str(w.message) for w in caught]
+
+
+# --- grader side -------------------------------------------------------------------
+
+class StudentError(Exception):
+    """The student's code raised, timed out or returned something that is not plain data."""
+
+
+def defined_names(source):
+    """(functions, variables) that a piece of code defines at top level."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(), set()
+    functions, variables = set(), set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            functions.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name):
+                        variables.add(sub.id)
+    return functions, variables - functions
+
+
+def used_names(source):
+    try:
+        return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+    except SyntaxError:
+        return set()
+
+
+class FunctionProxy:
+    """Stands in, in the grader, for a student's function living in the kernel."""
+
+    def __init__(self, name, ask):
+        self.name, self._ask = name, ask
+
+    def __call__(self, *args, **kwargs):
+        return self._ask(self.name, True, args, kwargs)
+
+    def __repr__(self):
+        return f"<student function {self.name}>"
