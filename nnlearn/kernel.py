@@ -25,14 +25,20 @@ class CellResult:
     timed_out: bool = False
     died: bool = False
     output_bytes: int = 0
+    too_much_output: bool = False
 
     @property
     def error(self):
+        if self.too_much_output:
+            return f"stopped: printed more than {MAX_OUTPUT_BYTES >> 20} MB"
         if self.died:
             return "the kernel died (it crashed, exited or ran out of memory)"
         if self.timed_out:
             return "timed out"
         return f"{self.ename}: {self.evalue}".strip(": ") if not self.ok else None
+
+
+MAX_OUTPUT_BYTES = 8 << 20   # printed output per cell; it is counted and discarded, never stored
 
 
 class _SpecManager(KernelSpecManager):
@@ -164,10 +170,14 @@ class KernelSession:
             kind, content = msg["msg_type"], msg["content"]
             if kind == "status" and content["execution_state"] == "idle":
                 return result
-            if kind == "error" and not result.timed_out:
+            if kind == "error" and not (result.timed_out or result.too_much_output):
                 result.ok, result.ename, result.evalue = False, content["ename"], str(content["evalue"])[:500]
             elif kind == "stream":
                 result.output_bytes += len(content.get("text", ""))
+                if result.output_bytes > MAX_OUTPUT_BYTES and interrupted_at is None:
+                    result.ok, result.too_much_output = False, True
+                    self.km.interrupt_kernel()
+                    interrupted_at = time.monotonic()
             elif kind in ("display_data", "execute_result"):
                 data = content.get("data", {})
                 if MIME in data and result.payload is None and len(data[MIME]) <= MAX_PAYLOAD_BYTES:

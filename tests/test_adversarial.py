@@ -37,7 +37,7 @@ CELL_CASES = {
     "ignores_interrupt": (ANSWER_11 + "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n"
                           "    pass\n", "timed-out", "timed out"),
     "memory_bomb": (ANSWER_11 + "blob = bytearray(64 * 2**30)\n", None, "MemoryError"),
-    "gigabyte_print": (ANSWER_11 + "for _ in range(10**7):\n    print('x' * 100)\n", "timed-out", "timed out"),
+    "gigabyte_print": (ANSWER_11 + "for _ in range(10**7):\n    print('x' * 100)\n", None, "printed more than"),
     "loop_inside_function": (ANSWER_11 + "def sigmoid(v):\n    while True:\n        pass\n\n"
                              "def sigmoid_derivative(v):\n    return v\n", "timed-out", "timed out"),
     "deletes_working_directory": (ANSWER_11 + "import os, shutil\nshutil.rmtree(os.getcwd(), ignore_errors=True)\n"
