@@ -27,3 +27,39 @@ def plot_decision_regions(ax, predict, X, y, resolution=200, padding=0.5, title=
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_confusion_matrix(ax, C, title=None, labels=None):
+    """Draw confusion matrix C (rows: true class, columns: predicted class) with its counts."""
+    C = np.asarray(C)
+    labels = list(range(len(C))) if labels is None else list(labels)
+    im = ax.imshow(C, cmap="Blues")
+    for i in range(len(C)):
+        for j in range(len(C)):
+            if C[i, j]:
+                ax.text(j, i, C[i, j], ha="center", va="center", fontsize=8,
+                        color="white" if C[i, j] > C.max() / 2 else "k")
+    ax.set_xticks(range(len(C)), labels)
+    ax.set_yticks(range(len(C)), labels)
+    ax.grid(False)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if title:
+        ax.set_title(title)
+    ax.figure.colorbar(im, ax=ax, label="number of examples")
+    return im
+
+
+def plot_image_grid(axes, images, titles=None, side=None):
+    """Show flattened or 2-D grayscale images, one per axis, with optional titles; unused axes are blanked."""
+    axes = np.ravel(axes)
+    for k, ax in enumerate(axes):
+        ax.axis("off")
+        if k < len(images):
+            image = np.asarray(images[k])
+            if image.ndim == 1:
+                image = image.reshape(side or int(round(np.sqrt(image.size))), -1)
+            ax.imshow(image, cmap="gray_r")
+            if titles is not None:
+                ax.set_title(titles[k], fontsize=9)
+    return axes

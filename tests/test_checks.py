@@ -23,3 +23,19 @@ def test_compare_reports_and_returns(capsys):
     assert "maxdiff: 1.00e+00" in capsys.readouterr().out
     assert not compare("shape", np.ones(3), np.ones(4))
     assert "shape mismatch" in capsys.readouterr().out
+
+
+def test_plot_helpers_draw_what_they_are_given():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nnlearn.plotting import plot_confusion_matrix, plot_image_grid
+
+    fig, ax = plt.subplots()
+    plot_confusion_matrix(ax, np.array([[3, 1], [0, 2]]), title="t")
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "2", "3"]      # zero cells stay empty
+    fig, axes = plt.subplots(1, 3)
+    plot_image_grid(axes, np.zeros((2, 16)), titles=["a", "b"])
+    assert [a.get_title() for a in axes] == ["a", "b", ""] and axes[0].images[0].get_array().shape == (4, 4)
+    plt.close("all")
