@@ -44,3 +44,19 @@ def compare(name, mine, reference, rtol=1e-5, atol=1e-7, verbose=True):
     if verbose:
         print(f"{name:24s} | exact: {exact!s:5} | approximate: {approx!s:5} | maxdiff: {maxdiff:.2e}")
     return approx
+
+
+def compare_grads(mine, reference, rtol=1e-5, atol=1e-7, verbose=True):
+    """Compare gradients with `compare`, one line per parameter; True when all agree.
+
+    Pass two arrays (or tensors), or two dicts {name: gradient} with the same names, e.g. your
+    gradients against {name: p.grad for name, p in model.named_parameters()}.
+    """
+    if not isinstance(mine, dict) and not isinstance(reference, dict):
+        return compare("gradient", mine, reference, rtol, atol, verbose)
+    if not (isinstance(mine, dict) and isinstance(reference, dict)) or set(mine) != set(reference):
+        if verbose:
+            names = lambda d: sorted(d) if isinstance(d, dict) else "an array, not a dict"
+            print(f"{'names':24s} | mismatch: {names(mine)} vs {names(reference)}")
+        return False
+    return all([compare(name, mine[name], reference[name], rtol, atol, verbose) for name in reference])

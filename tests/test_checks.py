@@ -39,3 +39,27 @@ def test_plot_helpers_draw_what_they_are_given():
     plot_image_grid(axes, np.zeros((2, 16)), titles=["a", "b"])
     assert [a.get_title() for a in axes] == ["a", "b", ""] and axes[0].images[0].get_array().shape == (4, 4)
     plt.close("all")
+
+
+def test_compare_grads_prints_one_line_per_parameter(capsys):
+    from nnlearn.checks import compare_grads
+
+    rng = np.random.default_rng(0)
+    grads = {"W1": rng.standard_normal((3, 2)), "b1": rng.standard_normal(3)}
+    reference = {"b1": torch.tensor(grads["b1"]), "W1": torch.tensor(grads["W1"] + 1e-10)}
+    assert compare_grads(grads, reference)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("b1") and "exact: True" in lines[0]
+    assert lines[1].startswith("W1") and "exact: False" in lines[1] and "approximate: True" in lines[1]
+    # a wrong parameter fails, and every parameter is still reported
+    reference["b1"] = reference["b1"] + 0.5
+    assert not compare_grads(grads, reference)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 2 and "maxdiff: 5.00e-01" in out
+    # different names, or a dict against an array
+    assert not compare_grads(grads, {"W1": grads["W1"]})
+    assert "mismatch" in capsys.readouterr().out
+    assert not compare_grads(grads, grads["W1"])
+    # two arrays
+    assert compare_grads(grads["W1"], grads["W1"].copy(), verbose=False)
+    assert not compare_grads(grads["W1"], grads["W1"].T, verbose=False)
