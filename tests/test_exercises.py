@@ -90,3 +90,12 @@ def test_lecture_notebooks_start_with_the_colab_header_and_use_no_repo_paths(roo
         for cell in nb.cells[2:]:
             if cell.cell_type == "code":
                 assert "../" not in cell.source and "sys.path" not in cell.source, f"{path}: repo-relative path"
+
+
+def test_committed_notebooks_carry_no_outputs(root):
+    """Outputs come from execution (the book build, nbval, Colab), never from the repository."""
+    for folder in ("notebooks", "solutions", "exercises"):
+        for path in sorted((root / folder).glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            stale = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+            assert not stale, f"{path}: cells {stale} have outputs; clear them before committing"
