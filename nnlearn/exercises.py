@@ -12,7 +12,6 @@ role one of:
 Usage: python -m nnlearn.exercises [--check] [ROOT]
 """
 import argparse
-import re
 import sys
 from pathlib import Path
 

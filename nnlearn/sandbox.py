@@ -165,11 +165,14 @@ def main(argv=None):
             _mount(["-t", "tmpfs", "-o", "size=4k,mode=000", "none", path])
     os.chdir(args.workdir)
     mb = 1 << 20
-    resource.setrlimit(resource.RLIMIT_AS, (args.memory_mb * mb, args.memory_mb * mb))
-    resource.setrlimit(resource.RLIMIT_CPU, (args.cpu_seconds, args.cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (args.file_mb * mb, args.file_mb * mb))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (args.open_files, args.open_files))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    limits = [(resource.RLIMIT_AS, args.memory_mb * mb), (resource.RLIMIT_CPU, args.cpu_seconds),
+              (resource.RLIMIT_FSIZE, args.file_mb * mb), (resource.RLIMIT_NOFILE, args.open_files),
+              (resource.RLIMIT_CORE, 0)]
+    for which, value in limits:
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):   # e.g. macOS refuses some limits: best effort, as documented
+            pass
     uid = os.getuid()
     if args.uid is not None:
         os.setgroups([])
@@ -178,8 +181,9 @@ def main(argv=None):
         uid = args.uid
         os.environ.update(HOME=args.workdir, USER="student", LOGNAME="student")
     # Root ignores RLIMIT_NPROC, so this bounds forks only once we are an unprivileged user.
-    nproc = _count_processes(uid) + args.processes
-    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    if os.path.isdir("/proc"):
+        nproc = _count_processes(uid) + args.processes
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     for var in ("JPY_SESSION_NAME",):
         os.environ.pop(var, None)
     os.environ.update(MPLBACKEND="Agg", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")

@@ -203,3 +203,13 @@ def test_grader_process_survives_and_leaves_no_processes(student, solution, tmp_
             pass
     if ISOLATION.user.startswith("a user id"):
         assert not [c for c in leftovers if b"sleep" in c]
+
+
+def test_cpu_time_limit_stops_a_busy_kernel(student, solution, tmp_path):
+    from nnlearn.sandbox import Limits
+
+    source = ANSWER_11 + "x = 0\nwhile True:\n    x += 1\n"
+    path = submit(student, solution, tmp_path, answered=["1.2", "1.3", "1.4"], replace={"1.1": source})
+    report = grade_submission(path, ROOT / "solutions", cell_timeout=60, total_timeout=120,
+                              limits=Limits(cpu_seconds=6))
+    assert report.status == "kernel-died" and report.points == 8 and report.seconds < 40
