@@ -43,10 +43,27 @@ def probe_isolation():
         return Isolation("not isolated (needs root for unshare)", "same user (needs root to switch)",
                          "readable by the same user")
     unshare = shutil.which("unshare")
-    ok = unshare and subprocess.run([unshare, "--net", "--mount", "true"], capture_output=True).returncode == 0
+    ok = unshare is not None and _probe_namespace(unshare)
     if not ok:
         return Isolation("not isolated (unshare refused)", "same user (root: process limit not enforced)", "readable")
     return Isolation("isolated (unshare --net)", "a user id of its own", "hidden (private mount namespace)")
+
+
+def _probe_namespace(unshare):
+    """Can we make a private network and mount namespace, mount a tmpfs in it and drop to a
+    user id of our own? (Some containers allow unshare but not mount or setuid.)"""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as target:
+        script = ("import os, subprocess, sys\n"
+                  "subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=4k', 'none', sys.argv[1]], check=True)\n"
+                  f"os.setgroups([]); os.setgid({SANDBOX_UIDS[-1]}); os.setuid({SANDBOX_UIDS[-1]})\n")
+        try:
+            done = subprocess.run([unshare, "--net", "--mount", "--propagation", "private", "--",
+                                   sys.executable, "-c", script, target], capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return done.returncode == 0
 
 
 SANDBOX_UIDS = range(61000, 62000)

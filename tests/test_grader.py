@@ -167,3 +167,15 @@ def test_console_script_grades_one_file(root, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "10 / 10 points" in result.stdout
     assert json.loads((tmp_path / "reports" / "ch01_perceptron.json").read_text())["points"] == 10
+
+
+def test_without_isolation_the_grader_still_works(root, student, solution, tmp_path):
+    """The path taken on machines where the grader is not root (or unshare is refused)."""
+    from nnlearn.sandbox import Isolation
+
+    plain = Isolation("not isolated (test)", "same user (test)", "readable (test)")
+    path = submit(student, solution, tmp_path, answered=["1.1", "1.4"], replace={"1.2": "while True:\n    pass\n"})
+    report = grade_submission(path, root / "solutions", isolation=plain, cell_timeout=3)
+    assert report.points == 5 and report.isolation == plain.summary()
+    full = grade_submission(root / "solutions" / "ch01_perceptron.ipynb", root / "solutions", isolation=plain)
+    assert full.points == 10
