@@ -137,7 +137,7 @@ class Exercise:
 
 def plan(instructor, answers):
     """(setup sources, exercises in order) from the instructor notebook."""
-    setup, exercises, names = [], {}, (set(), set())
+    setup, exercises = [], {}
     for cell in instructor.cells:
         if cell.cell_type != "code":
             continue

@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from nnlearn.batch import main
 from nnlearn.grade import grade_submission
-from grading_helpers import answer_source, submit
+from grading_helpers import submit
 
 EXERCISES = ["1.1", "1.2", "1.3", "1.4"]
 
