@@ -15,7 +15,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/python -m nnlearn.exercises --check .
+	$(BIN)/python -m nnlearn.grading.exercises --check .
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book built: _build/html/index.html"
 
@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 exercises: $(STAMP)
-	$(BIN)/python -m nnlearn.exercises .
+	$(BIN)/python -m nnlearn.grading.exercises .
 
 clean:
 	rm -rf _build

@@ -22,9 +22,9 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nnlearn.batch import Batch  # noqa: E402
-from nnlearn.grade import grade_submission  # noqa: E402
-from nnlearn.sandbox import Limits, probe_isolation  # noqa: E402
+from nnlearn.grading.batch import Batch  # noqa: E402
+from nnlearn.grading.grade import grade_submission  # noqa: E402
+from nnlearn.grading.sandbox import Limits, probe_isolation  # noqa: E402
 
 
 def bare(path):

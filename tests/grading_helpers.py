@@ -3,7 +3,7 @@ from pathlib import Path
 
 import nbformat
 
-from nnlearn.exercises import cell_info
+from nnlearn.grading.exercises import cell_info
 
 
 def answer_source(nb, ex):

@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nnlearn.exercises import cell_info
-from nnlearn.grade import grade_submission
-from nnlearn.sandbox import probe_isolation
+from nnlearn.grading.exercises import cell_info
+from nnlearn.grading.grade import grade_submission
+from nnlearn.grading.sandbox import probe_isolation
 from grading_helpers import answer_source, submit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,7 @@ CELL_CASES = {
                                   "    return np.where(v > 0, 0.88079708, np.where(v < 0, 0.11920292, 0.5))\n"
                                   "def sigmoid_derivative(v):\n    return np.full(np.shape(v), 0.25)\n",
                                   None, "a test failed"),
-    "fakes_the_judge": (ANSWER_11 + "import nnlearn.judge as j\nj.encode = lambda value: '{\"fake\": true}'\n"
+    "fakes_the_judge": (ANSWER_11 + "import nnlearn.grading.judge as j\nj.encode = lambda value: '{\"fake\": true}'\n"
                         "def sigmoid(v):\n    return v\ndef sigmoid_derivative(v):\n    return v\n",
                         None, "not plain data"),
     "writes_fake_results": (ANSWER_11 + "import json\nfor name in ['results.json', 'report.json', 'grades.csv']:\n"
@@ -206,7 +206,7 @@ def test_grader_process_survives_and_leaves_no_processes(student, solution, tmp_
 
 
 def test_cpu_time_limit_stops_a_busy_kernel(student, solution, tmp_path):
-    from nnlearn.sandbox import Limits
+    from nnlearn.grading.sandbox import Limits
 
     source = ANSWER_11 + "x = 0\nwhile True:\n    x += 1\n"
     path = submit(student, solution, tmp_path, answered=["1.2", "1.3", "1.4"], replace={"1.1": source})

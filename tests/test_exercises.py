@@ -3,14 +3,14 @@ import shutil
 import nbformat
 import pytest
 
-from nnlearn.colab import HEADER_ROLE, repository_info
-from nnlearn.exercises import (ExerciseFormatError, cell_info, generate, main, student_copy, stub_answer,
+from nnlearn.grading.colab import HEADER_ROLE, repository_info
+from nnlearn.grading.exercises import (ExerciseFormatError, cell_info, generate, main, student_copy, stub_answer,
                                validate)
 
 
 def test_exercises_folder_is_what_the_generator_writes(root):
     stale = generate(root, check=True)
-    assert stale == [], f"out of date (run `python -m nnlearn.exercises`): {stale}"
+    assert stale == [], f"out of date (run `python -m nnlearn.grading.exercises`): {stale}"
 
 
 def test_stub_keeps_the_signature_and_names_the_exercise():

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import nbformat
 
-from nnlearn.batch import main
-from nnlearn.grade import grade_submission
+from nnlearn.grading.batch import main
+from nnlearn.grading.grade import grade_submission
 from grading_helpers import submit
 
 EXERCISES = ["1.1", "1.2", "1.3", "1.4"]
@@ -129,14 +129,14 @@ def test_shards_split_a_batch_deterministically(root, student, solution, tmp_pat
 
 def test_gradescope_results_and_package(root, student, solution, tmp_path):
     # The package, unpacked into a fake /autograder, grades a submission with its own files.
-    from nnlearn.gradescope import main as package_main
+    from nnlearn.grading.gradescope import main as package_main
     zip_path = tmp_path / "autograder.zip"
     assert package_main(["ch01_perceptron", "--solutions", str(root / "solutions"), "--output", str(zip_path)]) == 0
     import zipfile
     autograder = tmp_path / "autograder"
     with zipfile.ZipFile(zip_path) as z:
         names = set(z.namelist())
-        assert {"setup.sh", "run_autograder", "solutions/ch01_perceptron.ipynb", "nnlearn-src/nnlearn/grade.py",
+        assert {"setup.sh", "run_autograder", "solutions/ch01_perceptron.ipynb", "nnlearn-src/nnlearn/grading/grade.py",
                 "nnlearn-src/pyproject.toml"} <= names
         z.extractall(autograder / "source")
     (autograder / "submission").mkdir()
@@ -170,7 +170,7 @@ def test_console_script_grades_one_file(root, tmp_path):
 
 def test_without_isolation_the_grader_still_works(root, student, solution, tmp_path):
     """The path taken on machines where the grader is not root (or unshare is refused)."""
-    from nnlearn.sandbox import Isolation
+    from nnlearn.grading.sandbox import Isolation
 
     plain = Isolation("not isolated (test)", "same user (test)", "readable (test)")
     path = submit(student, solution, tmp_path, answered=["1.1", "1.4"], replace={"1.2": "while True:\n    pass\n"})

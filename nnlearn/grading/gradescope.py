@@ -29,7 +29,7 @@ ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results"
 submission=$(find "$ROOT/submission" -type f -name '*.ipynb' | sort | head -n 1)
-"$PYTHON" -m nnlearn.grade "${{submission:-$ROOT/submission/missing.ipynb}}" \\
+"$PYTHON" -m nnlearn.grading "${{submission:-$ROOT/submission/missing.ipynb}}" \\
     --solutions "$ROOT/source/solutions" --assignment {assignment} --output "$ROOT/grades" \\
     --no-progress --gradescope "$ROOT/results/results.json"
 """
@@ -47,8 +47,8 @@ def package(assignment, solutions, output, package_root):
             z.writestr(info, text)
         z.write(notebook, f"solutions/{notebook.name}")
         z.write(package_root / "pyproject.toml", "nnlearn-src/pyproject.toml")
-        for path in sorted((package_root / "nnlearn").glob("*.py")):
-            z.write(path, f"nnlearn-src/nnlearn/{path.name}")
+        for path in sorted((package_root / "nnlearn").rglob("*.py")):
+            z.write(path, f"nnlearn-src/{path.relative_to(package_root).as_posix()}")
     return Path(output)
 
 
@@ -58,7 +58,7 @@ def main(argv=None):
     parser.add_argument("--solutions", default="solutions")
     parser.add_argument("--output", help="zip file (default: autograder_ASSIGNMENT.zip)")
     args = parser.parse_args(argv)
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     try:
         out = package(args.assignment, args.solutions, args.output or f"autograder_{args.assignment}.zip", root)
     except FileNotFoundError as exc:

@@ -1,7 +1,7 @@
 """Start a Jupyter kernel for untrusted code: resource limits, and where the OS allows it
 (running as root on Linux) no network, hidden instructor folders and an unprivileged user.
 
-The grader launches `python -m nnlearn.sandbox [options] -- KERNEL_COMMAND...`, usually
+The grader launches `python -m nnlearn.grading.sandbox [options] -- KERNEL_COMMAND...`, usually
 wrapped in `unshare --net --mount` (see `kernel_argv`). This process applies the limits,
 then replaces itself with the kernel.
 """
@@ -90,7 +90,7 @@ def reserve_uid():
 
 def kernel_argv(python, workdir, limits, isolation, hide_paths, uid=None):
     """The command line that starts a sandboxed ipykernel; {connection_file} is filled in by jupyter_client."""
-    argv = [python, "-m", "nnlearn.sandbox", "--workdir", workdir, "--memory-mb", str(limits.memory_mb),
+    argv = [python, "-m", "nnlearn.grading.sandbox", "--workdir", workdir, "--memory-mb", str(limits.memory_mb),
             "--cpu-seconds", str(limits.cpu_seconds), "--processes", str(limits.processes),
             "--file-mb", str(limits.file_mb), "--open-files", str(limits.open_files)]
     if uid is not None:

@@ -9,7 +9,7 @@ role one of:
   public-tests  self-checks the student sees
   hidden-tests  instructor tests, removed from the student copy
 
-Usage: python -m nnlearn.exercises [--check] [ROOT]
+Usage: python -m nnlearn.grading.exercises [--check] [ROOT]
 """
 import argparse
 import sys
@@ -163,7 +163,7 @@ def main(argv=None):
     for path in changed:
         print(("out of date: " if args.check else "wrote: ") + str(path))
     if args.check and changed:
-        print("Run `python -m nnlearn.exercises` to regenerate.", file=sys.stderr)
+        print("Run `python -m nnlearn.grading.exercises` to regenerate.", file=sys.stderr)
         return 1
     if not changed:
         print("exercises/ and notebook headers are up to date.")

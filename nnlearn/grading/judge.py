@@ -124,7 +124,7 @@ def serve(namespace, name, payload):
 def request_source(name, call, args=(), kwargs=None, capture_warnings=False):
     """The code the grader sends to the kernel for one call or variable read."""
     payload = encode({"call": call, "args": list(args), "kwargs": dict(kwargs or {}), "warnings": capture_warnings})
-    return f"from nnlearn.judge import serve as _nnlearn_serve\n_nnlearn_serve(globals(), {name!r}, {payload!r})"
+    return f"from nnlearn.grading.judge import serve as _nnlearn_serve\n_nnlearn_serve(globals(), {name!r}, {payload!r})"
 
 
 def warnings_raised(function, *args, **kwargs):

@@ -1,0 +1,7 @@
+"""Instructor tooling: the exercise generator, the Colab header, and the grader (sandbox,
+kernel, judge, batch, Gradescope). Learners never import this subpackage; it may import
+the course library (`nnlearn.*`), never the reverse.
+
+Imports run one way: batch -> grade -> runner -> (kernel -> sandbox, judge, forbidden),
+exercises -> colab.
+"""

@@ -1,0 +1,164 @@
+"""Grade one exercise submission against the instructor notebook in solutions/.
+
+Only the student's answer cells are taken (found by the exercise ids the generator put in
+cell metadata, or by their first line when an editor dropped the metadata). They run in a
+sandboxed kernel (nnlearn.grading.kernel) between the instructor's setup cells. The instructor's
+hidden tests run in *this* process against proxies of the student's functions and
+variables (nnlearn.grading.judge): the kernel answers, the grader judges. An exercise scores its
+points when its answer runs and all its hidden tests pass. Command line: nnlearn.grading.batch.
+"""
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .exercises import assignment_info, cell_info
+from .kernel import KernelSession
+from .runner import Judge, plan
+from .sandbox import Limits, probe_isolation
+from .text import short
+
+GRADER_VERSION = "2"
+DEFAULT_CELL_TIMEOUT = 30
+DEFAULT_TOTAL_TIMEOUT = 300
+
+
+@dataclass
+class ExerciseResult:
+    id: str
+    title: str
+    max_points: float
+    points: float = 0.0
+    passed: bool = False
+    message: str = "not graded"
+
+
+@dataclass
+class Report:
+    submission: str
+    assignment: str | None
+    sha256: str = ""
+    points: float = 0.0
+    max_points: float = 0.0
+    status: str = "graded"          # graded | timed-out | kernel-died | invalid | error
+    message: str = ""
+    seconds: float = 0.0
+    isolation: str = ""
+    exercises: list = field(default_factory=list)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class GradingError(Exception):
+    """The submission cannot be graded at all (unreadable, unknown assignment)."""
+
+
+# --- reading -------------------------------------------------------------------------
+
+def read_notebook(data):
+    if not data.strip():
+        raise GradingError("the file is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise GradingError("not a Jupyter notebook (the file is binary, not UTF-8 JSON)") from None
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:
+        raise GradingError(f"not a readable Jupyter notebook ({type(exc).__name__}: {short(exc, 120)})") from None
+    if not isinstance(nb.get("cells"), list):
+        raise GradingError("not a Jupyter notebook (no list of cells)")
+    return nb
+
+
+def first_line(source):
+    for line in source.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def answer_cells(submission, instructor):
+    """{exercise id: [source, ...]} of the student's answers, by metadata, else by first line."""
+    wanted = {}
+    for cell in instructor.cells:
+        info = cell_info(cell)
+        if info.get("role") == "answer":
+            wanted.setdefault(info["exercise"], []).append(first_line(cell.source))
+    code_cells = [c for c in submission.cells if isinstance(c, dict) and c.get("cell_type") == "code"
+                  and isinstance(c.get("source"), str)]
+    found = {}
+    for cell in code_cells:
+        info = cell_info(cell) if isinstance(cell.get("metadata"), dict) else {}
+        if isinstance(info, dict) and info.get("role") == "answer" and info.get("exercise") in wanted:
+            found.setdefault(info["exercise"], []).append(cell.source)
+    for ex, first_lines in wanted.items():
+        if ex not in found:   # metadata lost: match the answer cell's first line
+            found_here = [c.source for c in code_cells if first_line(c.source) in first_lines]
+            if found_here:
+                found[ex] = found_here
+    return found
+
+
+def find_instructor_notebook(submission_nb, submission_path, solutions_dir, assignment=None):
+    solutions_dir = Path(solutions_dir)
+    declared = None
+    if submission_nb is not None:
+        meta = submission_nb.metadata.get("nnlearn", {})
+        declared = meta.get("assignment") if isinstance(meta, dict) else None
+    if assignment and declared and declared != assignment:
+        raise GradingError(f"this notebook belongs to assignment {declared!r}, not {assignment!r}")
+    for name in filter(None, [assignment, declared, Path(submission_path).stem]):
+        path = solutions_dir / f"{name}.ipynb"
+        if path.is_file():
+            return path
+    available = sorted(p.stem for p in solutions_dir.glob("*.ipynb"))
+    raise GradingError(f"cannot tell which assignment this is; pass --assignment, one of {available}")
+
+
+def grade_submission(path, solutions_dir="solutions", assignment=None, cell_timeout=DEFAULT_CELL_TIMEOUT,
+                     total_timeout=DEFAULT_TOTAL_TIMEOUT, limits=None, hide_paths=(), isolation=None):
+    """Grade one submission; never raises for anything in the submission, returns a Report."""
+    path = Path(path)
+    start = time.monotonic()
+    isolation = isolation or probe_isolation()
+    report = Report(submission=str(path), assignment=assignment, isolation=isolation.summary())
+    submission = None
+    try:
+        data = path.read_bytes()
+        report.sha256 = hashlib.sha256(data).hexdigest()
+        submission = read_notebook(data)
+    except (GradingError, OSError) as exc:
+        report.status, report.message = "invalid", short(exc)
+    try:
+        instructor_path = find_instructor_notebook(submission, path, solutions_dir, assignment)
+    except GradingError as exc:
+        report.status = "invalid"
+        report.message = "; ".join(m for m in (report.message, str(exc)) if m)
+        if "belongs to assignment" not in str(exc):
+            return report
+        instructor_path, submission = Path(solutions_dir) / f"{assignment}.ipynb", None
+    instructor = nbformat.read(instructor_path, as_version=4)
+    meta = assignment_info(instructor, instructor_path)
+    report.assignment = meta["assignment"]
+    results = {ex: ExerciseResult(ex, spec["title"], float(spec["points"])) for ex, spec in meta["exercises"].items()}
+    report.exercises = list(results.values())
+    report.max_points = sum(r.max_points for r in results.values())
+    if submission is None:
+        for r in results.values():
+            r.message = report.message
+        report.seconds = round(time.monotonic() - start, 2)
+        return report
+
+    setup, exercises = plan(instructor, answer_cells(submission, instructor))
+    hide = [Path(solutions_dir).resolve(), path.resolve().parent, *hide_paths]
+    with KernelSession(limits or Limits(), hide_paths=hide, isolation=isolation) as session:
+        runner = Judge(session, setup, exercises, cell_timeout, start + total_timeout)
+        runner.grade_all(results)
+        report.status = runner.status
+    report.points = sum(r.points for r in results.values())
+    report.seconds = round(time.monotonic() - start, 2)
+    return report
