@@ -5,13 +5,14 @@
 
 A folder is graded in parallel with a progress bar. The output folder (default:
 grades/ beside the submissions) receives reports/NAME.json, feedback/NAME.md for the
-student, gradebook.csv and an append-only grading-log.jsonl. Re-running skips every
-submission whose content, instructor notebook and grader version are unchanged, so an
-interrupted batch resumes where it stopped.
+student, gradebook.csv and an append-only grading-log.jsonl, all readable by the grader's
+user only. Re-running skips every submission whose content, instructor notebook and
+grader version are unchanged and whose report this grader signed, so an interrupted batch
+resumes where it stopped.
 """
 import argparse
 import csv
-import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -25,22 +26,26 @@ from tqdm.auto import tqdm
 
 from .grade import (DEFAULT_CELL_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, GRADER_VERSION, ExerciseResult, Report,
                     grade_submission)
+from .files import Signer, append_private, file_sha256, instructor_notebooks, output_name, private_dir, write_private
 from .sandbox import Limits
+from .text import clean, escape, short
 
 
 def atomic_write(path, text):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_private(path, text)
 
 
-def file_sha256(path):
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return ""
+def tidy(data):
+    """Every string of a report without control characters or terminal escapes."""
+    if isinstance(data, str):
+        return clean(data)
+    if isinstance(data, dict):
+        return {k: tidy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [tidy(v) for v in data]
+    return data
 
 
 def report_from_dict(d):
@@ -84,13 +89,13 @@ def write_gradebook(path, reports):
     rows = [["submission", "assignment", "points", "max_points", "status", "sha256"] + [f"ex {i}" for i in ids]]
     for rep in sorted(reports, key=lambda r: r.submission):
         points = {r.id: r.points for r in rep.exercises}
-        rows.append([Path(rep.submission).name, rep.assignment or "", f"{rep.points:g}", f"{rep.max_points:g}",
+        name = Path(rep.submission).name                                   # escaped by the grader
+        name = "'" + name if name[:1] in ("=", "+", "-", "@") else name   # no formulas in a spreadsheet
+        rows.append([name, rep.assignment or "", f"{rep.points:g}", f"{rep.max_points:g}",
                      rep.status, rep.sha256] + [f"{points[i]:g}" if i in points else "" for i in ids])
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
-    os.replace(tmp, path)
+    text = io.StringIO()
+    csv.writer(text).writerows(rows)
+    write_private(path, text.getvalue())
 
 
 def print_report(report, out=sys.stdout):
@@ -105,12 +110,15 @@ def print_report(report, out=sys.stdout):
 # --- batch -------------------------------------------------------------------------------
 
 def list_submissions(folder):
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith("."))
+    """Every entry of the folder but hidden ones and real subfolders (e.g. grades/): a link, a
+    FIFO or a device is listed too, and gets a report saying why it was not graded."""
+    return sorted(Path(e.path) for e in os.scandir(folder)
+                  if not e.name.startswith(".") and not e.is_dir(follow_symlinks=False))
 
 
 def in_shard(path, shard):
     index, count = shard
-    return zlib.crc32(path.name.encode("utf-8")) % count == index - 1
+    return zlib.crc32(os.fsencode(path.name)) % count == index - 1
 
 
 def parse_shard(text):
@@ -126,45 +134,62 @@ def parse_shard(text):
 def _grade_job(path, options):
     """Runs in a worker process; never raises."""
     try:
-        return grade_submission(path, **options).to_dict()
+        return tidy(grade_submission(path, **options).to_dict())
     except Exception as exc:   # a grader bug must not lose the batch
-        return Report(submission=str(path), assignment=options.get("assignment"), sha256=file_sha256(path),
-                      status="error", message=f"internal grader error: {type(exc).__name__}: {exc}").to_dict()
+        return tidy(Report(submission=escape(path), assignment=options.get("assignment"), sha256=file_sha256(path),
+                           status="error", message=f"internal grader error: {type(exc).__name__}: {short(exc)}").to_dict())
 
 
 class Batch:
     def __init__(self, out_dir, solutions, options):
         self.out_dir, self.solutions, self.options = Path(out_dir), Path(solutions), options
+        self.signer = None
+
+    def prepare(self):
+        """The output folders, private to the grader's user, and the key that signs reports."""
+        private_dir(self.out_dir, parents=True)
+        private_dir(self.out_dir / "reports")
+        private_dir(self.out_dir / "feedback")
+        self.signer = self.signer or Signer(self.out_dir)
 
     def instructor_sha(self, report_or_assignment):
         name = report_or_assignment if isinstance(report_or_assignment, str) else report_or_assignment.assignment
-        return file_sha256(self.solutions / f"{name}.ipynb") if name else ""
+        path = instructor_notebooks(self.solutions).get(name) if isinstance(name, str) else None
+        return file_sha256(path) if path else ""
 
     def report_path(self, submission):
-        return self.out_dir / "reports" / f"{Path(submission).stem}.json"
+        return self.out_dir / "reports" / f"{output_name(submission)}.json"
+
+    def feedback_path(self, submission):
+        return self.out_dir / "feedback" / f"{output_name(submission)}.md"
 
     def up_to_date(self, submission):
+        """The saved report of an unchanged submission, if this grader signed it; else None."""
         try:
             saved = json.loads(self.report_path(submission).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            signature = saved.pop("signature")
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
             return None
+        if not self.signer.verify(saved, signature) or saved.get("output_name") != output_name(submission):
+            return None      # forged, edited, or another submission's report: grade again
         same = (saved.get("sha256") == file_sha256(submission) and saved.get("grader_version") == GRADER_VERSION
                 and saved.get("instructor_sha256") == self.instructor_sha(saved.get("assignment") or "")
                 and saved.get("status") != "error")
         return report_from_dict({k: v for k, v in saved.items() if k in Report.__dataclass_fields__}) if same else None
 
-    def save(self, report):
-        data = report.to_dict() | {"grader_version": GRADER_VERSION, "instructor_sha256": self.instructor_sha(report)}
-        atomic_write(self.report_path(report.submission), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        atomic_write(self.out_dir / "feedback" / f"{Path(report.submission).stem}.md", feedback_markdown(report))
-        with open(self.out_dir / "grading-log.jsonl", "a", encoding="utf-8") as log:
-            log.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "submission": report.submission,
-                                  "sha256": report.sha256, "status": report.status, "points": report.points,
-                                  "max_points": report.max_points, "seconds": report.seconds,
-                                  "isolation": report.isolation}, ensure_ascii=False) + "\n")
+    def save(self, submission, report):
+        data = report.to_dict() | {"grader_version": GRADER_VERSION, "instructor_sha256": self.instructor_sha(report),
+                                   "output_name": output_name(submission)}
+        data["signature"] = self.signer.sign(data)
+        write_private(self.report_path(submission), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_private(self.feedback_path(submission), feedback_markdown(report))
+        append_private(self.out_dir / "grading-log.jsonl", json.dumps({
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "submission": report.submission, "sha256": report.sha256,
+            "status": report.status, "points": report.points, "max_points": report.max_points,
+            "seconds": report.seconds, "isolation": report.isolation}, ensure_ascii=False) + "\n")
 
     def run(self, paths, workers, progress=True):
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.prepare()
         reports, todo = [], []
         for path in paths:
             done = self.up_to_date(path)
@@ -173,7 +198,7 @@ class Batch:
         if len(todo) == 1 or workers <= 1:
             for path in tqdm(todo, desc="grading", unit="notebook", disable=not progress or len(todo) == 1):
                 report = report_from_dict(_grade_job(str(path), self.options))
-                self.save(report)
+                self.save(path, report)
                 reports.append(report)
         elif todo:
             context = multiprocessing.get_context("spawn")
@@ -182,7 +207,7 @@ class Batch:
                 bar = tqdm(total=len(todo), desc="grading", unit="notebook", disable=not progress)
                 for future in as_completed(futures):
                     report = report_from_dict(future.result())
-                    self.save(report)
+                    self.save(futures[future], report)
                     reports.append(report)
                     bar.update(1)
                     bar.set_postfix_str(f"{Path(report.submission).name}: {report.points:g}/{report.max_points:g}")
@@ -213,10 +238,10 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     target = Path(args.submission)
     if not Path(args.solutions).is_dir():
-        print(f"error: solutions folder {args.solutions} not found (use --solutions)", file=sys.stderr)
+        print(f"error: solutions folder {escape(args.solutions)} not found (use --solutions)", file=sys.stderr)
         return 2
-    if not target.exists() and not args.gradescope:
-        print(f"error: {target} does not exist", file=sys.stderr)
+    if not os.path.lexists(target) and not args.gradescope:
+        print(f"error: {escape(target)} does not exist", file=sys.stderr)
         return 2
     options = {"solutions_dir": str(Path(args.solutions).resolve()), "assignment": args.assignment,
                "cell_timeout": args.cell_timeout, "total_timeout": args.timeout,
@@ -233,19 +258,19 @@ def main(argv=None):
         write_gradebook(out_dir / name, reports)
         failed = sum(r.status == "error" for r in reports)
         print(f"Graded {len(reports) - skipped} submission(s), {skipped} unchanged since the last run; "
-              f"gradebook: {out_dir / name}" + (f"; {failed} internal error(s), see the reports" if failed else ""))
+              f"gradebook: {escape(out_dir / name)}" + (f"; {failed} internal error(s), see the reports" if failed else ""))
         return 0
 
-    if target.exists():
+    if os.path.lexists(target):
         reports, _ = batch.run([target], 1, progress=False)
         report = reports[0]
     else:
-        report = Report(submission=str(target), assignment=args.assignment, status="invalid",
+        report = Report(submission=escape(target), assignment=args.assignment, status="invalid",
                         message="no notebook was submitted")
     print_report(report)
     if args.gradescope:
         atomic_write(args.gradescope, json.dumps(gradescope_results(report), indent=2, ensure_ascii=False) + "\n")
-    print(f"Report: {batch.report_path(target)}; feedback: {out_dir / 'feedback' / (target.stem + '.md')}")
+    print(f"Report: {escape(batch.report_path(target))}; feedback: {escape(batch.feedback_path(target))}")
     return 0
 
 

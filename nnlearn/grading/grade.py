@@ -15,10 +15,11 @@ from pathlib import Path
 import nbformat
 
 from .exercises import assignment_info, cell_info
+from .files import FileRefused, bad_assignment_name, instructor_notebooks, read_submission
 from .kernel import KernelSession
 from .runner import Judge, plan
 from .sandbox import Limits, probe_isolation
-from .text import short
+from .text import escape, short
 
 GRADER_VERSION = "2"
 DEFAULT_CELL_TIMEOUT = 30
@@ -59,6 +60,8 @@ class GradingError(Exception):
 # --- reading -------------------------------------------------------------------------
 
 def read_notebook(data):
+    if data.startswith(b"\xef\xbb\xbf"):     # a UTF-8 byte-order mark, as some editors save
+        data = data[3:]
     if not data.strip():
         raise GradingError("the file is empty")
     try:
@@ -104,19 +107,26 @@ def answer_cells(submission, instructor):
 
 
 def find_instructor_notebook(submission_nb, submission_path, solutions_dir, assignment=None):
-    solutions_dir = Path(solutions_dir)
+    """The instructor notebook for a submission: `assignment`, else the notebook's
+    metadata.nnlearn.assignment, else the file's stem. Each is only ever compared with the
+    names of the notebooks in solutions_dir; no path is built from it."""
+    notebooks = instructor_notebooks(solutions_dir)
     declared = None
     if submission_nb is not None:
         meta = submission_nb.metadata.get("nnlearn", {})
         declared = meta.get("assignment") if isinstance(meta, dict) else None
+    for where, name in (("--assignment", assignment), ("metadata.nnlearn.assignment", declared)):
+        why = None if name is None else bad_assignment_name(name)
+        if why:
+            raise GradingError(f"{where} {short(repr(name), 80)} {why}")
+    if assignment is not None and assignment not in notebooks:
+        raise GradingError(f"unknown assignment {assignment!r}; one of {sorted(notebooks)}")
     if assignment and declared and declared != assignment:
-        raise GradingError(f"this notebook belongs to assignment {declared!r}, not {assignment!r}")
+        raise GradingError(f"this notebook belongs to assignment {short(repr(declared), 80)}, not {assignment!r}")
     for name in filter(None, [assignment, declared, Path(submission_path).stem]):
-        path = solutions_dir / f"{name}.ipynb"
-        if path.is_file():
-            return path
-    available = sorted(p.stem for p in solutions_dir.glob("*.ipynb"))
-    raise GradingError(f"cannot tell which assignment this is; pass --assignment, one of {available}")
+        if name in notebooks:
+            return notebooks[name]
+    raise GradingError(f"cannot tell which assignment this is; pass --assignment, one of {sorted(notebooks)}")
 
 
 def grade_submission(path, solutions_dir="solutions", assignment=None, cell_timeout=DEFAULT_CELL_TIMEOUT,
@@ -125,22 +135,24 @@ def grade_submission(path, solutions_dir="solutions", assignment=None, cell_time
     path = Path(path)
     start = time.monotonic()
     isolation = isolation or probe_isolation()
-    report = Report(submission=str(path), assignment=assignment, isolation=isolation.summary())
+    report = Report(submission=escape(path), assignment=assignment, isolation=isolation.summary())
     submission = None
     try:
-        data = path.read_bytes()
+        data = read_submission(path)        # no links, FIFOs or devices; at most 20 MB
         report.sha256 = hashlib.sha256(data).hexdigest()
         submission = read_notebook(data)
-    except (GradingError, OSError) as exc:
+    except (GradingError, FileRefused) as exc:
         report.status, report.message = "invalid", short(exc)
     try:
         instructor_path = find_instructor_notebook(submission, path, solutions_dir, assignment)
     except GradingError as exc:
         report.status = "invalid"
-        report.message = "; ".join(m for m in (report.message, str(exc)) if m)
-        if "belongs to assignment" not in str(exc):
+        report.message = short("; ".join(m for m in (report.message, str(exc)) if m))
+        # with a known --assignment the report still lists its exercises, at 0 points
+        instructor_path = instructor_notebooks(solutions_dir).get(assignment) if isinstance(assignment, str) else None
+        if instructor_path is None:
             return report
-        instructor_path, submission = Path(solutions_dir) / f"{assignment}.ipynb", None
+        submission = None
     instructor = nbformat.read(instructor_path, as_version=4)
     meta = assignment_info(instructor, instructor_path)
     report.assignment = meta["assignment"]

@@ -1,4 +1,5 @@
 """Text that the grader shows people: short, one line, no control characters."""
+import os
 import re
 
 MAX_MESSAGE = 300
@@ -15,3 +16,19 @@ def clean(text):
 def short(text, limit=MAX_MESSAGE):
     text = " ".join(clean(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape(name):
+    """A file name or path as printable text, like repr() without the quotes: undecodable
+    bytes (which Python keeps as lone surrogates) become \\xNN; control and other unprintable
+    characters \\n, \\x1b, \\u202e; a backslash \\\\. Safe for the console, CSV and JSON."""
+    text = os.fsdecode(name) if isinstance(name, bytes) else str(name)
+    out = []
+    for char in text:
+        if "\udc80" <= char <= "\udcff":
+            out.append(f"\\x{ord(char) - 0xdc00:02x}")
+        elif char == "\\" or not (char.isprintable() or char == " "):
+            out.append(repr(char)[1:-1])
+        else:
+            out.append(char)
+    return "".join(out)
