@@ -25,7 +25,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from nnlearn.grading import batch
 from nnlearn.grading.batch import main, report_from_dict, write_gradebook
-from nnlearn.grading.files import KEY_FILE, Signer
+from nnlearn.grading.output import KEY_FILE, Signer
 from nnlearn.grading.grade import GradingError, Report, grade_submission, read_notebook
 from nnlearn.grading.sandbox import probe_isolation
 from grading_helpers import submit
@@ -132,7 +132,7 @@ def test_positive_control_an_instructor_notebook_runs_in_the_grader(traversal):
     answer = nbformat.read(names["../x"], as_version=4)
     answer.cells = answer.cells[1:2]
     nbformat.write(answer, solutions.parent / "answer.ipynb")
-    assert grade_submission(solutions.parent / "answer.ipynb", solutions, assignment="evil").points == 1
+    assert grade_submission(solutions.parent / "answer.ipynb", solutions, assignment="evil").exercises[0].passed
     assert marker.exists()
 
 
@@ -304,8 +304,19 @@ def test_output_folders_are_private(open_base, tmp_path):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     files = [p for p in out.rglob("*") if p.is_file()]
     assert len(files) >= 5 and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
+    # an output folder left by an older grader: its subfolders are made private too
+    older = open_base / "older"
+    (older / "reports").mkdir(parents=True, mode=0o755)
+    (older / "reports").chmod(0o755)
+    assert grade_folder(subs, older) == 0
+    assert stat.S_IMODE((older / "reports").stat().st_mode) == 0o700
     if os.geteuid() != 0:
         pytest.skip("checking what another user can read needs root")
+    # an output folder of another user is refused
+    foreign = open_base / "foreign"
+    foreign.mkdir()
+    os.chown(foreign, 65534, 65534)
+    assert grade_folder(subs, foreign) == 2 and not (foreign / "reports").exists()
     # control: another user reads a report written the old way (0644 in a 0755 folder) ...
     old = open_base / "old-grades"
     old.mkdir(mode=0o755)

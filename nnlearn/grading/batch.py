@@ -26,7 +26,8 @@ from tqdm.auto import tqdm
 
 from .grade import (DEFAULT_CELL_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, GRADER_VERSION, ExerciseResult, Report,
                     grade_submission)
-from .files import Signer, append_private, file_sha256, instructor_notebooks, output_name, private_dir, write_private
+from .files import file_sha256, instructor_notebooks, output_name
+from .output import Signer, append_private, private_dir, write_private
 from .sandbox import Limits
 from .text import clean, escape, short
 
@@ -248,6 +249,11 @@ def main(argv=None):
                "limits": Limits(memory_mb=args.memory_mb, cpu_seconds=int(args.timeout) + 60)}
     out_dir = Path(args.output) if args.output else (target if target.is_dir() else target.parent) / "grades"
     batch = Batch(out_dir, args.solutions, options)
+    try:
+        batch.prepare()
+    except OSError as exc:      # e.g. a folder of another user
+        print(f"error: output folder {escape(out_dir)}: {short(exc)}", file=sys.stderr)
+        return 2
 
     if target.is_dir():
         paths = list_submissions(target)
