@@ -3,6 +3,6 @@ kernel, judge, batch, Gradescope). Learners never import this subpackage; it may
 the course library (`nnlearn.*`), never the reverse.
 
 Imports run one way: batch -> grade -> runner -> (kernel -> sandbox, judge, forbidden),
-exercises -> colab; files (what the grader reads from students and writes for the
-instructor) and text (what it shows people) import nothing of the package.
+exercises -> colab; files (what the grader reads from students), output (what it writes
+for the instructor) and text (what it shows people) import nothing of the package.
 """
