@@ -17,12 +17,10 @@ from grading_helpers import answer_source, submit
 
 ROOT = Path(__file__).resolve().parents[1]
 ISOLATION = probe_isolation()
-needs_hidden_files = pytest.mark.skipif(not ISOLATION.hidden_paths.startswith("hidden"),
-                                        reason=f"this machine cannot hide files: {ISOLATION.summary()}")
-needs_uid = pytest.mark.skipif(not ISOLATION.user.startswith("a user id"),
-                               reason=f"process limits need a user id of its own: {ISOLATION.summary()}")
-needs_network_isolation = pytest.mark.skipif(not ISOLATION.network.startswith("isolated"),
-                                             reason=f"no network isolation here: {ISOLATION.summary()}")
+# Attacks on the operating system itself are tried in tests/test_isolation.py; these check the
+# grader's whole path under whatever isolation this machine has (full isolation in CI).
+isolated = pytest.mark.skipif(not ISOLATION.full and os.environ.get("CI") != "true",
+                              reason=f"NOT TESTED HERE — needs full isolation: {ISOLATION.summary()}")
 
 ANSWER_11 = "# Exercise 1.1: sigmoid and its derivative\n"
 
@@ -79,7 +77,7 @@ def test_adversarial_answer_cell(case, student, solution, tmp_path):
     assert report.seconds < 60
 
 
-@needs_uid
+@isolated
 def test_fork_bomb_is_contained(student, solution, tmp_path):
     source = ANSWER_11 + "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
     path = submit(student, solution, tmp_path, answered=["1.2", "1.3", "1.4"], replace={"1.1": source})
@@ -87,7 +85,7 @@ def test_fork_bomb_is_contained(student, solution, tmp_path):
     assert report.points == 8 and report.status in ("timed-out", "kernel-died")
 
 
-@needs_hidden_files
+@isolated
 def test_instructor_files_cannot_be_read(student, solution, tmp_path):
     # Reads the reference answer out of the instructor notebook and runs it.
     steal = ANSWER_11 + (f"import json\nnb = json.load(open({str(ROOT / 'solutions' / 'ch01_perceptron.ipynb')!r}))\n"
@@ -95,10 +93,10 @@ def test_instructor_files_cannot_be_read(student, solution, tmp_path):
                          "exec(src.replace('### BEGIN SOLUTION', '').replace('### END SOLUTION', ''))\n")
     path = submit(student, solution, tmp_path, answered=["1.2", "1.3", "1.4"], replace={"1.1": steal})
     report = grade_submission(path, ROOT / "solutions")
-    assert report.points == 8 and "PermissionError" in report.exercises[0].message
+    assert report.points == 8 and "FileNotFoundError" in report.exercises[0].message
 
 
-@needs_hidden_files
+@isolated
 def test_other_submissions_cannot_be_read_or_changed(student, solution, tmp_path):
     other = tmp_path / "classmate.ipynb"
     other.write_text("classmate's work")
@@ -108,7 +106,7 @@ def test_other_submissions_cannot_be_read_or_changed(student, solution, tmp_path
     assert report.points == 8 and other.read_text() == "classmate's work"
 
 
-@needs_network_isolation
+@isolated
 def test_no_network(student, solution, tmp_path):
     source = ANSWER_11 + "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=2)\n"
     path = submit(student, solution, tmp_path, answered=["1.2", "1.3", "1.4"], replace={"1.1": source})
@@ -201,8 +199,7 @@ def test_grader_process_survives_and_leaves_no_processes(student, solution, tmp_
             leftovers.append(Path(f"/proc/{pid}/cmdline").read_bytes())
         except OSError:
             pass
-    if ISOLATION.user.startswith("a user id"):
-        assert not [c for c in leftovers if b"sleep" in c]
+    assert not [c for c in leftovers if b"sleep" in c]
 
 
 def test_cpu_time_limit_stops_a_busy_kernel(student, solution, tmp_path):

@@ -172,7 +172,7 @@ def test_without_isolation_the_grader_still_works(root, student, solution, tmp_p
     """The path taken on machines where the grader is not root (or unshare is refused)."""
     from nnlearn.grading.sandbox import Isolation
 
-    plain = Isolation("not isolated (test)", "same user (test)", "readable (test)")
+    plain = Isolation("none", "same user", "resource limits only (test)")
     path = submit(student, solution, tmp_path, answered=["1.1", "1.4"], replace={"1.2": "while True:\n    pass\n"})
     report = grade_submission(path, root / "solutions", isolation=plain, cell_timeout=3)
     assert report.points == 5 and report.isolation == plain.summary()
