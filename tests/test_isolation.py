@@ -268,3 +268,18 @@ def test_iopub_flood_is_stopped(isolated):
         assert result.output_bytes > MAX_OUTPUT_BYTES    # control: display data is counted
     grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grew_mb < 200, grew_mb
+
+
+def test_replay_after_a_kernel_death_stays_within_the_submission_timeout(student, solution, tmp_path):
+    from grading_helpers import answer_source, submit
+    from nnlearn.grading.grade import grade_submission
+
+    slow = "# Exercise 1.1: slow\nimport time\ntime.sleep(3)\n" + answer_source(solution, "1.1")
+    dies = "# Exercise 1.2: dies\nimport os\nos._exit(1)\n"
+    path = submit(student, solution, tmp_path, answered=["1.3", "1.4"], replace={"1.1": slow, "1.2": dies})
+    roomy = grade_submission(path, ROOT / "solutions", total_timeout=60)
+    by_id = {r.id: r for r in roomy.exercises}
+    assert roomy.status == "kernel-died" and by_id["1.4"].passed     # control: the state was replayed
+    assert roomy.seconds > 6                                          # ... which re-ran the slow cell
+    tight = grade_submission(path, ROOT / "solutions", total_timeout=5)
+    assert tight.seconds < 5 + 3, tight.seconds

@@ -15,7 +15,7 @@ from pathlib import Path
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once when it builds the autograder image.
 set -euo pipefail
-apt-get update && apt-get install -y python3 python3-pip python3-venv util-linux
+apt-get update && apt-get install -y python3 python3-pip python3-venv util-linux bubblewrap
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --upgrade pip
 # The CPU build of torch: Gradescope's machines have no GPU.
@@ -28,7 +28,7 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results"
-submission=$(find "$ROOT/submission" -type f -name '*.ipynb' | sort | head -n 1)
+submission=$(find "$ROOT/submission" -type f -name '*.ipynb' -print0 | sort -z | head -z -n 1 | tr -d '\\0')
 "$PYTHON" -m nnlearn.grading "${{submission:-$ROOT/submission/missing.ipynb}}" \\
     --solutions "$ROOT/source/solutions" --assignment {assignment} --output "$ROOT/grades" \\
     --no-progress --gradescope "$ROOT/results/results.json"
