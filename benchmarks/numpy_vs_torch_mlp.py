@@ -1,30 +1,54 @@
-"""Train the same MLP on the same mini-batches with the numpy backpropagation of chapter 4
-(`nnlearn.backprop`) and with PyTorch on the CPU, and print the time ratio.
+"""Time one SGD training step of chapter 4's from-scratch numpy MLP (`nnlearn.backprop.train`)
+against the same network in PyTorch on the CPU, and print the ratio.
 
-Both run single-threaded (numpy's BLAS through threadpoolctl, torch through set_num_threads) in
-float64, from the same initial weights, on the same batches; the script also checks that the two
-trained networks agree. Timings depend on the machine and are printed, never asserted.
+Both start from the same weights (`nnlearn.mlp.init_parameters`, stored in the chosen dtype) and
+train on the same mini-batches of the same data (ReLU hidden layers, softmax cross-entropy, plain
+SGD); the script first checks that the two trained networks agree. It runs one thread and all
+threads (numpy's BLAS through threadpoolctl, torch through set_num_threads), alternating numpy and
+torch runs and reporting the best of `--repeats` (other processes only ever slow a run down).
+It prints which BLAS library and kernel ran and whether OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE were
+set: on machines that set them, compare with a run of `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
+python benchmarks/numpy_vs_torch_mlp.py`. Timings are printed, never asserted. Target: numpy
+float32 within 1.2x of torch float32 at 784-256-10 and 784-1024-1024-10, batch 128.
 
-    python benchmarks/numpy_vs_torch_mlp.py [--hidden 64] [--batch-size 32] [--epochs 20] [--repeats 3]
+    python benchmarks/numpy_vs_torch_mlp.py [--sizes 784-256-10 784-1024-1024-10] [--dtype float32]
+        [--batch-size 128] [--steps 40] [--repeats 7] [--threads 1 all]
 """
 import argparse
+import os
 import time
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from nnlearn.backprop import train
-from nnlearn.data import load_digits, one_hot
 from nnlearn.mlp import init_parameters, to_sequential
 from nnlearn.optim import minibatches
 
+TOLERANCE = {"float32": 2e-4, "float64": 1e-10}     # largest weight difference after the check run
 
-def torch_epochs(X, labels, weights, biases, batches, lr):
-    model = to_sequential(weights, biases, dtype=torch.float64)
+
+def problem(widths, dtype, batch_size, steps, seed=0):
+    """Data of `steps` full batches (pixels in [0, 1) like MNIST), labels, one-hot targets, weights."""
+    rng = np.random.default_rng(seed)
+    n = batch_size * steps
+    X = rng.uniform(0, 1, size=(n, widths[0])).astype(dtype)
+    labels = rng.integers(0, widths[-1], size=n)
+    Y = np.eye(widths[-1], dtype=dtype)[labels]
+    weights, biases = init_parameters(widths, rng, dtype=dtype)
+    return X, labels, Y, weights, biases
+
+
+def numpy_steps(X, Y, weights, biases, batch_size, lr, seed):
+    return train(X, Y, weights, biases, epochs=1, lr=lr, batch_size=batch_size, rng=np.random.default_rng(seed))
+
+
+def torch_steps(X, labels, weights, biases, batch_size, lr, seed, dtype):
+    model = to_sequential(weights, biases, dtype=getattr(torch, dtype))
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     X, labels = torch.from_numpy(X), torch.from_numpy(labels)
-    for idx in batches:
+    for idx in minibatches(len(X), batch_size, np.random.default_rng(seed)):     # the batches train() draws
         idx = torch.from_numpy(idx)
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(X[idx]), labels[idx]).backward()
@@ -32,56 +56,74 @@ def torch_epochs(X, labels, weights, biases, batches, lr):
     return model
 
 
-def best_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
-
-
-def run(hidden=64, batch_size=32, epochs=20, lr=0.1, repeats=3, seed=0, verbose=True):
-    """(numpy seconds, torch seconds, number of SGD steps): best of `repeats` runs of each."""
-    X, labels = load_digits(verbose=verbose)
-    X, Y = X.astype(np.float64), one_hot(labels, 10).astype(np.float64)
-    weights, biases = init_parameters([X.shape[1], hidden, 10], np.random.default_rng(seed))
-    order = np.random.default_rng(seed + 1)               # train() draws the same batches from the same seed
-    batches = [idx for _ in range(epochs) for idx in minibatches(len(X), batch_size, order)]
-
-    def numpy_run(n_epochs):
-        return train(X, Y, weights, biases, epochs=n_epochs, lr=lr, batch_size=batch_size,
-                     rng=np.random.default_rng(seed + 1))
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            numpy_run(1)                                                    # warm-up
-            torch_epochs(X, labels, weights, biases, batches[:20], lr)
-            t_numpy, (W_np, b_np, _) = best_time(lambda: numpy_run(epochs), repeats)
-            t_torch, model = best_time(lambda: torch_epochs(X, labels, weights, biases, batches, lr), repeats)
-    finally:
-        torch.set_num_threads(threads)
+def check_agreement(widths, dtype, batch_size, lr, seed):
+    X, labels, Y, weights, biases = problem(widths, dtype, batch_size, 5, seed)
+    W_np, b_np, _ = numpy_steps(X, Y, weights, biases, batch_size, lr, seed)
+    model = torch_steps(X, labels, weights, biases, batch_size, lr, seed, dtype)
     linears = [m for m in model if isinstance(m, torch.nn.Linear)]
-    gap = max(float(np.max(np.abs(W - m.weight.detach().numpy()))) for W, m in zip(W_np, linears))
-    if gap > 1e-8:
-        raise AssertionError(f"numpy and torch training diverged (max weight difference {gap:.1e})")
-    return t_numpy, t_torch, len(batches)
+    gap = max(float(np.max(np.abs(p - q.detach().numpy()))) for W, b, m in zip(W_np, b_np, linears)
+              for p, q in ((W, m.weight), (b, m.bias)))
+    if gap > TOLERANCE[dtype] or W_np[0].dtype != np.dtype(dtype):
+        raise AssertionError(f"numpy and torch disagree after 5 steps: max difference {gap:.1e}, dtype {W_np[0].dtype}")
+    return gap
+
+
+def time_per_step(widths, dtype, batch_size, steps, repeats, threads, lr=0.05, seed=0):
+    """(numpy seconds, torch seconds) per SGD step: the best of `repeats` alternating runs."""
+    X, labels, Y, weights, biases = problem(widths, dtype, batch_size, steps, seed)
+    runs = {"numpy": lambda: numpy_steps(X, Y, weights, biases, batch_size, lr, seed),
+            "torch": lambda: torch_steps(X, labels, weights, biases, batch_size, lr, seed, dtype)}
+    best = {name: float("inf") for name in runs}
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads, user_api="blas"):
+            for fn in runs.values():                                   # warm-up
+                fn()
+            for _ in range(repeats):
+                for name, fn in runs.items():
+                    start = time.perf_counter()
+                    fn()
+                    best[name] = min(best[name], (time.perf_counter() - start) / steps)
+    finally:
+        torch.set_num_threads(before)
+    return best["numpy"], best["torch"]
+
+
+def blas_report():
+    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    lines = [f"environment: " + ", ".join(f"{k}={v}" if v is not None else f"{k} unset" for k, v in env.items())]
+    for info in threadpool_info():
+        if info["user_api"] == "blas":
+            lines.append(f"numpy BLAS: {info['internal_api']} {info.get('version')}, kernel "
+                         f"{info.get('architecture')}, {info['num_threads']} threads ({os.path.basename(info['filepath'])})")
+    lines.append(f"torch {torch.__version__}: MKL {torch.backends.mkl.is_available()}, "
+                 f"oneDNN {torch.backends.mkldnn.is_available()}, CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", nargs="+", default=["784-256-10", "784-1024-1024-10"],
+                        help="layer widths N_0-N_1-...-N_L, one network per argument")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=40, help="SGD steps per timed run")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", nargs="+", default=["1", "all"], help="thread counts; 'all' = every CPU")
     args = parser.parse_args()
-    t_numpy, t_torch, steps = run(args.hidden, args.batch_size, args.epochs, repeats=args.repeats)
-    print(f"64-{args.hidden}-10 MLP, batch {args.batch_size}, {steps} SGD steps, float64, 1 thread each:")
-    print(f"  numpy (nnlearn.backprop): {t_numpy:.3f} s  ({1e6 * t_numpy / steps:.0f} µs per step)")
-    print(f"  torch (autograd + SGD):   {t_torch:.3f} s  ({1e6 * t_torch / steps:.0f} µs per step)")
-    print(f"  ratio numpy / torch: {t_numpy / t_torch:.2f}")
+    all_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(blas_report())
+    print(f"{args.dtype}, batch {args.batch_size}, time per SGD step (forward, backward, update), best of {args.repeats}:")
+    for sizes in args.sizes:
+        widths = [int(w) for w in sizes.split("-")]
+        gap = check_agreement(widths, args.dtype, args.batch_size, 0.05, 1)
+        for threads in args.threads:
+            n = all_cpus if threads == "all" else int(threads)
+            t_np, t_torch = time_per_step(widths, args.dtype, args.batch_size, args.steps, args.repeats, n)
+            print(f"  {sizes:>18s}, {n:2d} thread{'s' if n > 1 else ' '}: numpy {1e3 * t_np:7.3f} ms, "
+                  f"torch {1e3 * t_torch:7.3f} ms, numpy / torch = {t_np / t_torch:.2f}"
+                  f"   (weights agree to {gap:.0e})")
 
 
 if __name__ == "__main__":

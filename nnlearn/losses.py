@@ -2,13 +2,16 @@
 
 Rows are examples: A and Y have shape (n, k) (or (n,) for one output). Every cost here is an
 average over the examples of a per-example cost, C = (1/n) sum_x C_x, so each row of dC/dA
-carries a factor 1/n. Each cost is a `Loss(name, per_example, gradient)`; `LOSSES` maps names
-to them, and calling a Loss gives the average cost.
+carries a factor 1/n. Each cost is a `Loss(name, per_example, gradient, unchecked)`; `LOSSES`
+maps names to them, and calling a Loss gives the average cost. `unchecked(A, Y)` returns
+(C, dC/dA) without argument checks, for inner loops. float32 in, float32 out.
 """
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+
+from .validate import check_array, check_choice, check_same_length
 
 
 @dataclass(frozen=True)
@@ -16,16 +19,28 @@ class Loss:
     name: str
     per_example: Callable[[np.ndarray, np.ndarray], np.ndarray]   # (A, Y) -> (n,) costs C_x
     gradient: Callable[[np.ndarray, np.ndarray], np.ndarray]      # (A, Y) -> dC/dA, shape of A
+    unchecked: Callable                                            # (A, Y) -> (C, dC/dA), no checks
 
     def __call__(self, A, Y):
         return float(np.mean(self.per_example(A, Y)))
 
 
-def _check(A, Y):
-    A, Y = np.asarray(A, dtype=float), np.asarray(Y, dtype=float)
-    if A.shape != Y.shape or A.ndim == 0:
-        raise ValueError(f"outputs and targets need the same shape (n, ...), got {A.shape} and {Y.shape}")
+def _check(A, Y, a="A", logits=False):
+    """A and Y of the same shape (n, ...), non-empty; finite, except that logits may be -inf (masked)."""
+    A = check_array(a, A, finite=not logits)
+    Y = check_array("Y", Y)
+    if A.ndim == 0 or Y.ndim == 0:
+        raise ValueError(f"expected {a} and Y to have the same shape (n, ...) with a batch axis, "
+                         f"got {a} {A.shape} and Y {Y.shape}")
+    check_same_length(a, A, "Y", Y)
+    if A.shape != Y.shape:
+        raise ValueError(f"expected {a} and Y to have the same shape, got {a} {A.shape} and Y {Y.shape}")
     return A, Y
+
+
+def _quadratic(A, Y):
+    D = A - Y
+    return 0.5 * np.sum(D * D) / len(A), D / len(A)
 
 
 def quadratic_cost_per_example(A, Y):
@@ -45,28 +60,50 @@ def quadratic_cost_gradient(A, Y):
     return (A - Y) / len(A)
 
 
-LOSSES = {
-    loss.name: loss
-    for loss in [
-        Loss("quadratic", quadratic_cost_per_example, quadratic_cost_gradient),
-    ]
-}
+LOSSES = {"quadratic": Loss("quadratic", quadratic_cost_per_example, quadratic_cost_gradient, _quadratic)}
 
 
 def get_loss(name: str) -> Loss:
-    try:
-        return LOSSES[name]
-    except KeyError:
-        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None
+    return LOSSES[check_choice("loss", name, LOSSES)]
 
 
 # --- softmax and cross-entropy (chapter 4) ------------------------------------------
 
-def log_softmax(Z):
-    """log softmax(Z) row by row, computed as (Z - max) - log sum exp(Z - max): no overflow."""
-    Z = np.asarray(Z, dtype=float)
-    shifted = Z - Z.max(axis=-1, keepdims=True)
+def _row_max(Z):
+    """max of every row of the logits Z (..., k). Masked logits (-inf) are fine as long as every row
+    keeps a finite one; NaN, +inf and rows that are all -inf are refused."""
+    Z = check_array("Z", Z, ndim=(1, 2), finite=False)
+    m = Z.max(axis=-1, keepdims=True)
+    if not np.isfinite(m).all():
+        if np.isnan(m).any() or np.isposinf(m).any():
+            raise ValueError(f"expected Z without NaN or +inf (-inf masks an entry), got {int(np.isnan(Z).sum())} "
+                             f"NaN and {int(np.isposinf(Z).sum())} +inf entries")
+        rows = np.flatnonzero(np.isneginf(m))
+        raise ValueError(f"expected every row of Z to keep at least one finite logit, got {len(rows)} row(s) that "
+                         f"are all -inf (fully masked), the first is row {rows[0]}")
+    return Z, m
+
+
+def _log_softmax(Z, m):
+    shifted = Z - m
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _cross_entropy(logp, Y):
+    """-sum_i y_i log o_i per row, where a masked o_i = 0 (log o_i = -inf) with y_i = 0 adds 0, not NaN."""
+    with np.errstate(invalid="ignore"):
+        return -np.sum(np.where(Y == 0, 0, Y * logp), axis=1)
+
+
+def _softmax_cross_entropy(Z, Y):
+    logp = _log_softmax(Z, Z.max(axis=1, keepdims=True))
+    return np.mean(_cross_entropy(logp, Y)), (np.exp(logp) * Y.sum(axis=1, keepdims=True) - Y) / len(Z)
+
+
+def log_softmax(Z):
+    """log softmax(Z) row by row, computed as (Z - max) - log sum exp(Z - max): no overflow.
+    A logit of -inf (a masked entry) gets log-probability -inf."""
+    return _log_softmax(*_row_max(Z))
 
 
 def softmax(Z):
@@ -74,12 +111,17 @@ def softmax(Z):
     return np.exp(log_softmax(Z))
 
 
+def _check_logits(Z, Y):
+    Z, Y = _check(Z, Y, "Z", logits=True)
+    if Z.ndim != 2:
+        raise ValueError(f"expected Z and Y of shape (n, k), got Z {Z.shape} and Y {Y.shape}")
+    return _row_max(Z)[0], Y
+
+
 def softmax_cross_entropy_per_example(Z, Y):
     """C_x = -sum_i y_i log o_i with o = softmax(z), for logits Z and targets Y of shape (n, k)."""
-    Z, Y = _check(Z, Y)
-    if Z.ndim != 2:
-        raise ValueError(f"logits and targets need shape (n, k), got {Z.shape}")
-    return -np.sum(Y * log_softmax(Z), axis=1)
+    Z, Y = _check_logits(Z, Y)
+    return _cross_entropy(_log_softmax(Z, Z.max(axis=1, keepdims=True)), Y)
 
 
 def softmax_cross_entropy(Z, Y):
@@ -90,9 +132,8 @@ def softmax_cross_entropy(Z, Y):
 def softmax_cross_entropy_gradient(Z, Y):
     """dC/dZ = (o sum_i y_i - y) / n, row by row: (o - y) / n when every row of Y sums to 1
     (one-hot labels or probabilities)."""
-    Z, Y = _check(Z, Y)
-    return (softmax(Z) * Y.sum(axis=-1, keepdims=True) - Y) / len(Z)
+    return _softmax_cross_entropy(*_check_logits(Z, Y))[1]
 
 
 LOSSES["softmax_cross_entropy"] = Loss("softmax_cross_entropy", softmax_cross_entropy_per_example,
-                                       softmax_cross_entropy_gradient)
+                                       softmax_cross_entropy_gradient, _softmax_cross_entropy)

@@ -7,10 +7,23 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linprog
 
+from .activations import elementwise
+from .validate import (check_array, check_callable, check_labels, check_number, check_positive, check_rng,
+                       check_same_length, check_type)
 
+
+@elementwise
 def step(v):
     """Heaviside step: 1 where v > 0, else 0 (the 0/1 twin of sign)."""
-    return (np.asarray(v, dtype=float) > 0).astype(float)
+    return (v > 0).astype(v.dtype)
+
+
+def _data(X, y):
+    """X (n, d), finite and non-empty, and labels y (n,) in {-1, +1}."""
+    X = check_array("X", X, shape=("n", "d"))
+    y = check_labels("y", y, values=(-1, 1))
+    check_same_length("X", X, "y", y)
+    return X, y
 
 
 @dataclass
@@ -30,7 +43,9 @@ class PerceptronResult:
 
 def perceptron_predict(X, w, b):
     """sign(X w + b), with 0 mapped to -1 so every point gets a class."""
-    return np.where(np.asarray(X, dtype=float) @ w + b > 0, 1, -1)
+    X = check_array("X", X, shape=("n", "d"), nonempty=False)
+    w = check_array("w", w, shape=(X.shape[1],))
+    return np.where(X @ w + check_number("b", b) > 0, 1, -1)
 
 
 def train_perceptron(X, y, lr=1.0, max_epochs=100, rng=None, w0=None, b0=0.0):
@@ -39,12 +54,12 @@ def train_perceptron(X, y, lr=1.0, max_epochs=100, rng=None, w0=None, b0=0.0):
     fresh random order each epoch when `rng` is given.  Stops after the first epoch
     without a mistake (convergence) or after `max_epochs`.
     """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y)
-    if set(np.unique(y)) - {-1, 1}:
-        raise ValueError("train_perceptron expects labels -1 and +1")
-    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
-    b = float(b0)
+    X, y = _data(X, y)
+    lr, max_epochs = check_positive("lr", lr), check_positive("max_epochs", max_epochs, integer=True)
+    if rng is not None:
+        check_rng("rng", rng)
+    w = np.zeros(X.shape[1], X.dtype) if w0 is None else check_array("w0", w0, shape=(X.shape[1],)).copy()
+    b = check_number("b0", b0)
     result = PerceptronResult(w, b)
     for _ in range(max_epochs):
         order = rng.permutation(len(X)) if rng is not None else range(len(X))
@@ -67,8 +82,7 @@ def separating_hyperplane(X, y):
     Solves the linear program: maximise t subject to y_i (w.x_i + b) >= t and every
     component of (w, b) in [-1, 1]. The data are separable exactly when the optimum t > 0.
     """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
+    X, y = _data(X, y)
     n, d = X.shape
     # Variables z = (w, b, t); minimise -t; constraints t - y_i (x_i, 1).(w, b) <= 0.
     A_ub = np.hstack([-y[:, None] * np.hstack([X, np.ones((n, 1))]), np.ones((n, 1))])
@@ -88,10 +102,13 @@ def novikoff_bound(X, y, w, b):
     """Upper bound (R / gamma)^2 on the number of perceptron updates (started from zero),
     from Novikoff's theorem, using the separating hyperplane (w, b) for the margin
     gamma and R = max ||(x_i, 1)|| (the bias is the weight of a constant input 1)."""
-    Xa = np.hstack([np.asarray(X, dtype=float), np.ones((len(X), 1))])
-    u = np.append(w, b)
+    X, y = _data(X, y)
+    u = np.append(check_array("w", w, shape=(X.shape[1],)), check_number("b", b))
+    if not np.any(u):
+        raise ValueError("(w, b) is zero: it defines no hyperplane")
+    Xa = np.hstack([X, np.ones((len(X), 1), X.dtype)])
     u = u / np.linalg.norm(u)
-    gamma = np.min(np.asarray(y) * (Xa @ u))
+    gamma = np.min(y * (Xa @ u))
     if gamma <= 0:
         raise ValueError("(w, b) does not separate the data")
     R = np.max(np.linalg.norm(Xa, axis=1))
@@ -101,13 +118,21 @@ def novikoff_bound(X, y, w, b):
 def two_layer_forward(X, W1, b1, W2, b2, phi=step):
     """h = phi(X W1^T + b1), out = phi(h W2^T + b2): a network with one hidden layer.
     W1 is (n_hidden, n_in), W2 is (n_out, n_hidden); rows of X are examples."""
-    h = phi(np.asarray(X, dtype=float) @ np.asarray(W1).T + b1)
-    return phi(h @ np.asarray(W2).T + b2)
+    X = check_array("X", X, shape=("n", "n_in"), nonempty=False)
+    W1 = check_array("W1", W1, shape=("n_hidden", X.shape[1]))
+    b1 = check_array("b1", b1, shape=(W1.shape[0],))
+    W2 = check_array("W2", W2, shape=("n_out", W1.shape[0]))
+    b2 = check_array("b2", b2, shape=(W2.shape[0],))
+    check_callable("phi", phi)
+    return phi(phi(X @ W1.T + b1) @ W2.T + b2)
 
 
 def collapse_linear_layers(weights):
     """W* = W_L ... W_2 W_1 for weights [W_1, ..., W_L] (W_1 is applied first)."""
-    W = np.asarray(weights[0], dtype=float)
-    for W_next in weights[1:]:
-        W = np.asarray(W_next, dtype=float) @ W
+    check_type("weights", weights, (list, tuple), "a list of weight matrices [W_1, ..., W_L]")
+    if not weights:
+        raise ValueError("expected weights to hold at least one matrix, got an empty list")
+    W = check_array("weights[0]", weights[0], ndim=2)
+    for p, W_next in enumerate(weights[1:], start=1):
+        W = check_array(f"weights[{p}]", W_next, shape=("n_out", W.shape[0])) @ W
     return W

@@ -66,8 +66,10 @@ def test_cost_is_the_mean_of_the_per_example_costs():
 
 
 def test_shape_mismatch_and_unknown_names_are_clear_errors():
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match=r"Expected A batch_size \(3\) to match Y batch_size \(2\)"):
         quadratic_cost(np.zeros((3, 2)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"same shape, got A \(3, 2\) and Y \(3, 1\)"):
+        quadratic_cost_gradient(np.zeros((3, 2)), np.zeros((3, 1)))     # would broadcast silently
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         get_loss("hinge")
     assert get_loss("quadratic") is LOSSES["quadratic"]

@@ -68,7 +68,7 @@ def test_hand_made_hidden_layer_computes_xor():
 
 
 def test_labels_must_be_plus_minus_one():
-    with pytest.raises(ValueError, match="labels -1 and \\+1"):
+    with pytest.raises(ValueError, match=r"y to hold only the labels \[-1, 1\]"):
         train_perceptron(X_BITS, np.array([0, 1, 1, 0]))
 
 
