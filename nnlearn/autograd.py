@@ -8,24 +8,41 @@ Gradients accumulate (`+=`), so a value used twice receives the sum over both us
 After A. Karpathy's micrograd (MIT licence).
 """
 import math
+import numbers
+
+from .validate import check_positive, check_type, describe
+
+
+def _real(name, x):
+    """A real number as a float: TypeError for anything else (arrays, strings, None, bools), ValueError for NaN."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"expected {name} to be a real number, got {describe(x)}")
+    x = float(x)
+    if x != x:
+        raise ValueError(f"expected {name} to be a number, got NaN")
+    return x
+
+
+def _as_value(other):
+    return other if isinstance(other, Value) else Value(_real("other", other))
 
 
 class Value:
     """A scalar `data` with a gradient `grad` = d(output)/d(self), filled in by `backward()`."""
 
     def __init__(self, data, _prev=(), _op="", label=""):
-        self.data = float(data)
+        self.data = _real("data", data)
         self.grad = 0.0
         self._backward = lambda: None
         self._prev = tuple(_prev)
         self._op = _op
-        self.label = label
+        self.label = check_type("label", label, str, "a string")
 
     def __repr__(self):
         return f"Value({self.label + ': ' if self.label else ''}data={self.data:.4g}, grad={self.grad:.4g})"
 
     def __add__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
+        other = _as_value(other)
         out = Value(self.data + other.data, (self, other), "+")
 
         def _backward():                                    # d(a+b)/da = d(a+b)/db = 1
@@ -35,7 +52,7 @@ class Value:
         return out
 
     def __mul__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
+        other = _as_value(other)
         out = Value(self.data * other.data, (self, other), "*")
 
         def _backward():                                    # d(ab)/da = b, d(ab)/db = a
@@ -45,8 +62,12 @@ class Value:
         return out
 
     def __pow__(self, k):
-        if not isinstance(k, (int, float)):
-            raise TypeError("only constant exponents: Value ** number")
+        if isinstance(k, bool) or not isinstance(k, numbers.Real):
+            raise TypeError(f"only constant exponents: Value ** number; expected k to be a number, got {describe(k)}")
+        k = _real("k", k)
+        if (self.data < 0 and not k.is_integer()) or (self.data == 0 and k < 0):
+            raise ValueError(f"{self.data} ** {k} is not a real number: expected k to be an integer "
+                             f"for a negative base, and k >= 0 for base 0")
         out = Value(self.data ** k, (self,), f"**{k:g}")
 
         def _backward():                                    # d(a^k)/da = k a^(k-1)
@@ -71,6 +92,8 @@ class Value:
         return out
 
     def log(self):
+        if self.data <= 0:
+            raise ValueError(f"log needs a positive input, got data = {self.data}")
         out = Value(math.log(self.data), (self,), "log")
 
         def _backward():                                    # d(ln a)/da = 1/a
@@ -85,7 +108,10 @@ class Value:
         return self + (-other)
 
     def __truediv__(self, other):
-        return self * (other if isinstance(other, Value) else Value(other)) ** -1
+        other = _as_value(other)
+        if other.data == 0:
+            raise ZeroDivisionError("division by a Value whose data is 0")
+        return self * other ** -1
 
     def __radd__(self, other):
         return self + other
@@ -94,10 +120,10 @@ class Value:
         return self * other
 
     def __rsub__(self, other):
-        return Value(other) - self
+        return _as_value(other) - self
 
     def __rtruediv__(self, other):
-        return Value(other) / self
+        return _as_value(other) / self
 
     def topological_order(self):
         """Every node of the graph that ends in self, each after all of its inputs."""
@@ -127,6 +153,12 @@ def draw_graph(root, ax=None, show_grad=True, fontsize=9):
     the longest path from the leaves. Pass `ax` to draw into a figure of your own (about 1.5
     inches per column). Returns the axes."""
     import matplotlib.pyplot as plt
+
+    check_type("root", root, Value, "a Value (the output of a computation)")
+    check_type("show_grad", show_grad, bool, "True or False")
+    fontsize = check_positive("fontsize", fontsize)
+    if ax is not None and not hasattr(ax, "annotate"):
+        raise TypeError(f"expected ax to be a matplotlib Axes or None, got {describe(ax)}")
 
     nodes = root.topological_order()
     col, users = {}, {}

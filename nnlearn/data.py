@@ -15,13 +15,26 @@ from pathlib import Path
 
 import numpy as np
 
+from .validate import (check_array, check_choice, check_labels, check_number, check_positive, check_rng,
+                       check_same_length, check_type)
+
 DATA_DIR_ENV = "NNLEARN_DATA_DIR"
+
+
+def _path(name, path):
+    return Path(check_type(name, path, (str, os.PathLike), "a file path (str or pathlib.Path)"))
+
+
+def _noise(name, value):
+    return check_number(name, value, low=0)
 
 
 # --- generated 2-D sets: X is (n, 2), y holds integer labels -----------------
 
 def make_blobs(n_per_class, centers, std, rng):
-    centers = np.asarray(centers, dtype=float)
+    """n_per_class Gaussian points (standard deviation std) around each row of centers (k, d)."""
+    n_per_class, std = check_positive("n_per_class", n_per_class, integer=True), _noise("std", std)
+    centers, rng = check_array("centers", centers, ndim=2), check_rng("rng", rng)
     X = np.concatenate([c + std * rng.standard_normal((n_per_class, centers.shape[1])) for c in centers])
     y = np.repeat(np.arange(len(centers)), n_per_class)
     return X, y
@@ -29,6 +42,7 @@ def make_blobs(n_per_class, centers, std, rng):
 
 def make_xor(n, rng, noise=0.1):
     """Points around the four corners of [-1, 1]^2; label 1 where the signs of x1 and x2 differ."""
+    n, rng, noise = check_positive("n", n, integer=True), check_rng("rng", rng), _noise("noise", noise)
     corners = rng.choice([-1.0, 1.0], size=(n, 2))
     X = corners + noise * rng.standard_normal((n, 2))
     y = (corners[:, 0] != corners[:, 1]).astype(int)
@@ -36,6 +50,8 @@ def make_xor(n, rng, noise=0.1):
 
 
 def make_moons(n, rng, noise=0.1):
+    """Two interleaved half circles, n points in all; label 0 for the upper moon, 1 for the lower."""
+    n, rng, noise = check_positive("n", n, integer=True), check_rng("rng", rng), _noise("noise", noise)
     half = n // 2
     t = rng.uniform(0, np.pi, n)
     upper = np.stack([np.cos(t[:half]), np.sin(t[:half])], axis=1)
@@ -46,6 +62,10 @@ def make_moons(n, rng, noise=0.1):
 
 
 def make_spirals(n_per_class, n_classes, rng, noise=0.2):
+    """n_classes interleaved spiral arms of n_per_class points each."""
+    n_per_class, n_classes = check_positive("n_per_class", n_per_class, integer=True), \
+        check_positive("n_classes", n_classes, integer=True)
+    rng, noise = check_rng("rng", rng), _noise("noise", noise)
     X, y = [], []
     for k in range(n_classes):
         r = np.linspace(0.05, 1.0, n_per_class)
@@ -61,6 +81,7 @@ def load_digits(verbose=True):
     """1797 images of 8x8 digits shipped with scikit-learn: X (1797, 64) in [0, 1], y (1797,)."""
     from sklearn.datasets import load_digits as sk_load_digits
 
+    check_type("verbose", verbose, bool, "True or False")
     bunch = sk_load_digits()
     X = bunch.data.astype(np.float32) / 16.0
     if verbose:
@@ -75,7 +96,7 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 
 def read_idx(path):
     """Read an IDX file (optionally gzipped) into a numpy array of its stated shape."""
-    path = Path(path)
+    path = _path("path", path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         header = f.read(4)
@@ -93,11 +114,14 @@ def read_idx(path):
 
 def write_idx(path, array):
     """Write a uint8/int8/int16/int32/float32/float64 array as an IDX file (gzipped if path ends in .gz)."""
-    array = np.asarray(array)
+    array = check_array("array", array, kind="number", finite=False, nonempty=False)
     codes = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(np.int16): 0x0B,
              np.dtype(np.int32): 0x0C, np.dtype(np.float32): 0x0D, np.dtype(np.float64): 0x0E}
+    if array.dtype not in codes:
+        raise TypeError(f"expected array of a dtype IDX can store ({', '.join(str(d) for d in codes)}), "
+                        f"got {array.dtype}")
     code = codes[array.dtype]
-    path = Path(path)
+    path = _path("path", path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "wb") as f:
         f.write(bytes([0, 0, code, array.ndim]))
@@ -135,6 +159,7 @@ def default_cache_dir():
 
 
 def md5sum(path):
+    path = _path("path", path)
     digest = hashlib.md5()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -177,7 +202,11 @@ def _download(urls, filename, md5, target):
 
 def mnist_file(name, filename, cache_dir=None, download=True):
     """Path of one MNIST-format file: from $NNLEARN_DATA_DIR, the cache, or a checked download."""
-    spec = MNIST_SETS[name]
+    spec = MNIST_SETS[check_choice("name", name, MNIST_SETS)]
+    check_choice("filename", filename, spec["md5"])
+    check_type("download", download, bool, "True or False")
+    if cache_dir is not None:
+        _path("cache_dir", cache_dir)
     local = _find_local(name, filename)
     if local is not None:
         return local
@@ -198,9 +227,9 @@ def mnist_file(name, filename, cache_dir=None, download=True):
 def load_mnist(name="mnist", split="train", cache_dir=None, download=True, verbose=True):
     """Images as float32 in [0, 1] with shape (n, 28, 28), labels as int64 (n,).
     `name` is "mnist" or "fashion-mnist", `split` is "train" or "test"."""
-    if name not in MNIST_SETS:
-        raise ValueError(f"unknown data set {name!r}; choose one of {sorted(MNIST_SETS)}")
-    prefix = {"train": "train", "test": "t10k"}[split]
+    check_choice("name", name, MNIST_SETS)
+    prefix = {"train": "train", "test": "t10k"}[check_choice("split", split, ("train", "test"))]
+    check_type("verbose", verbose, bool, "True or False")
     images_path = mnist_file(name, f"{prefix}-images-idx3-ubyte.gz", cache_dir, download)
     labels_path = mnist_file(name, f"{prefix}-labels-idx1-ubyte.gz", cache_dir, download)
     images, labels = read_idx(images_path), read_idx(labels_path)
@@ -215,6 +244,7 @@ def load_mnist(name="mnist", split="train", cache_dir=None, download=True, verbo
 def load_mnist_or_digits(split="train", download=True, verbose=True):
     """MNIST if available, else the bundled 8x8 digits; says which on screen.
     Returns (X flattened to (n, n_pixels), y, name_of_data_used)."""
+    check_choice("split", split, ("train", "test"))
     try:
         X, y = load_mnist("mnist", split, download=download, verbose=verbose)
         return X.reshape(len(X), -1), y, "mnist"
@@ -228,23 +258,23 @@ def load_mnist_or_digits(split="train", download=True, verbose=True):
 # --- small utilities every chapter uses ------------------------------------------
 
 def train_test_split(X, y, test_fraction, rng):
-    """Shuffle with `rng` and split into (X_train, X_test, y_train, y_test)."""
-    X, y = np.asarray(X), np.asarray(y)
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
-    order = rng.permutation(len(X))
+    """Shuffle with `rng` and split into (X_train, X_test, y_train, y_test); dtypes are kept."""
+    X = check_array("X", X, min_ndim=1, kind="number")
+    y = check_array("y", y, min_ndim=1, kind="number")
+    check_same_length("X", X, "y", y)
+    test_fraction = check_number("test_fraction", test_fraction, low=0, high=1, low_open=True, high_open=True)
+    order = check_rng("rng", rng).permutation(len(X))
     n_test = max(1, int(round(test_fraction * len(X))))
+    if n_test == len(X):
+        raise ValueError(f"expected test_fraction to leave training examples, got test_fraction = {test_fraction} "
+                         f"of X with {len(X)} rows")
     test, train = order[:n_test], order[n_test:]
     return X[train], X[test], y[train], y[test]
 
 
-def one_hot(y, n_classes):
-    """Integer labels (n,) -> one-hot rows (n, n_classes) of float32."""
-    y = np.asarray(y)
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"labels must lie in 0..{n_classes - 1}")
-    out = np.zeros((len(y), n_classes), dtype=np.float32)
+def one_hot(y, n_classes, dtype=np.float32):
+    """Integer labels (n,) -> one-hot rows (n, n_classes), float32 unless `dtype` says otherwise."""
+    y = check_labels("y", y, check_positive("n_classes", n_classes, integer=True))
+    out = np.zeros((len(y), n_classes), dtype=dtype)
     out[np.arange(len(y)), y] = 1.0
     return out

@@ -1,8 +1,11 @@
 """Pick the best torch device: CUDA, then Apple MPS, then CPU."""
+from .validate import check_type
 
 
 def pick_device(verbose=True):
     import torch
+
+    check_type("verbose", verbose, bool, "True or False")
 
     if torch.cuda.is_available():
         device = torch.device("cuda")

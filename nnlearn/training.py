@@ -13,6 +13,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .validate import (check_array, check_callable, check_labels, check_number, check_positive, check_same_length,
+                       check_tensor, check_type)
+
 
 @dataclass
 class History:
@@ -27,7 +30,8 @@ def reset_parameters(model, seed):
     """Re-draw every parameter with its module's default initialisation, from torch seed `seed`.
     Call it on the CPU, before moving the model: the same seed then gives the same weights on
     every device. torch's global random state is left as it was."""
-    if any(p.device.type != "cpu" for p in model.parameters()):
+    seed = check_number("seed", seed, low=0, integer=True)
+    if any(p.device.type != "cpu" for p in _model(model).parameters()):
         raise ValueError("reset the parameters on the CPU, then move the model to its device")
     with torch.random.fork_rng(devices=[]):        # restores the CPU generator afterwards
         torch.default_generator.manual_seed(seed)   # the CPU generator only: GPU states stay untouched
@@ -37,25 +41,43 @@ def reset_parameters(model, seed):
     return model
 
 
+def _model(model):
+    check_type("model", model, torch.nn.Module, "a torch.nn.Module")
+    if next(model.parameters(), None) is None:
+        raise ValueError("expected model to have parameters, got a module without any")
+    return model
+
+
 def _model_device_dtype(model):
-    p = next(model.parameters())
+    p = next(_model(model).parameters())
     return p.device, p.dtype
 
 
-def _inputs(X, device, dtype):
-    return torch.as_tensor(X if torch.is_tensor(X) else np.asarray(X), device=device).to(dtype)
+def _tensor(name, X, device, min_ndim=1, kind="number"):
+    """X (a numpy array, a list or a tensor on any device) checked: numbers, at least `min_ndim`
+    axes, non-empty, finite; returned as a tensor on `device`."""
+    if not torch.is_tensor(X):
+        X = check_array(name, X, kind=kind)
+        X = torch.as_tensor(X.astype(np.int64) if X.dtype.kind in "bu" else X)
+    elif X.is_complex() or X.dtype == torch.bool:
+        raise TypeError(f"expected {name} to hold real numbers, got a tensor of dtype {X.dtype}")
+    return check_tensor(name, X, min_ndim=min_ndim).to(device)
 
 
-def _targets(y, device, dtype):
+def _inputs(X, device, dtype, name="X"):
+    return _tensor(name, X, device, min_ndim=2).to(dtype)
+
+
+def _targets(y, device, dtype, name="y"):
     """Float targets in the model's dtype; anything else becomes int64 class labels."""
-    t = torch.as_tensor(y if torch.is_tensor(y) else np.asarray(y), device=device)
+    t = _tensor(name, y, device)
     return t.to(dtype) if t.is_floating_point() else t.long()
 
 
 def outputs(model, X, batch_size=4096):
     """The model's outputs for X as a numpy array, computed without gradients, batch by batch."""
     device, dtype = _model_device_dtype(model)
-    X = _inputs(X, device, dtype)
+    X, batch_size = _inputs(X, device, dtype), check_positive("batch_size", batch_size, integer=True)
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -69,19 +91,52 @@ def predict(model, X, batch_size=4096):
     return outputs(model, X, batch_size).argmax(axis=1)
 
 
+def _pair(y_true, y_pred, kind="number"):
+    y_true = check_array("y_true", y_true, ndim=1, kind=kind)
+    y_pred = check_array("y_pred", y_pred, ndim=1, kind=kind)
+    check_same_length("y_true", y_true, "y_pred", y_pred)
+    return y_true, y_pred
+
+
 def accuracy(y_true, y_pred):
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}")
+    """The fraction of positions where y_true and y_pred agree."""
+    y_true, y_pred = _pair(y_true, y_pred)
     return float(np.mean(y_true == y_pred))
 
 
 def confusion_matrix(y_true, y_pred, n_classes):
     """C[i, j] = number of examples of true class i predicted as class j (rows sum to class sizes)."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}")
+    n_classes = check_positive("n_classes", n_classes, integer=True)
+    y_true, y_pred = _pair(y_true, y_pred, kind="int")
+    y_true, y_pred = check_labels("y_true", y_true, n_classes), check_labels("y_pred", y_pred, n_classes)
     return np.bincount(n_classes * y_true + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def _check_targets(model, X, y, name, default_loss):
+    """Run the model on one example (eval mode, no gradients) and check that y fits its outputs:
+    class labels in 0..n_out-1, or float targets of the output's shape (F.mse_loss would broadcast)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(X[:1])
+    except RuntimeError as exc:
+        raise ValueError(f"the model cannot take X of shape {tuple(X.shape)}: {exc}") from None
+    finally:
+        model.train(was_training)
+    if not default_loss:
+        return
+    if not y.is_floating_point():
+        if y.dim() != 1 or out.dim() != 2:
+            raise ValueError(f"expected class labels {name} of shape (n,) for outputs (n, n_classes), "
+                             f"got {name} {tuple(y.shape)} and outputs {tuple(out.shape)}")
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= out.shape[1]:
+            raise ValueError(f"expected {name} to hold labels in 0..{out.shape[1] - 1} (the model has {out.shape[1]} "
+                             f"outputs), got labels from {low} to {high}")
+    elif tuple(y.shape[1:]) != tuple(out.shape[1:]):
+        raise ValueError(f"expected float targets {name} of shape (n, {', '.join(map(str, out.shape[1:]))}) like the "
+                         f"model's outputs, got {tuple(y.shape)}")
 
 
 def fit(model, X, y, *, epochs, lr=None, optimizer=None, batch_size=None, loss_fn=None, seed=0,
@@ -93,21 +148,40 @@ def fit(model, X, y, *, epochs, lr=None, optimizer=None, batch_size=None, loss_f
     `optimizer` is a torch.optim optimizer over model.parameters(); without one, plain SGD with
     learning rate `lr`. `loss_fn(outputs, targets)` defaults to cross-entropy for integer labels
     and to the mean squared error for float targets; accuracies are recorded for integer labels.
-    The model is left in eval mode.
+    The model is left in eval mode. Every argument is checked here, before the first step.
     """
     device, dtype = _model_device_dtype(model)
     X, y = _inputs(X, device, dtype), _targets(y, device, dtype)
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    check_same_length("X", X, "y", y)
+    epochs, seed = check_positive("epochs", epochs, integer=True), check_number("seed", seed, low=0, integer=True)
+    if batch_size is not None:
+        batch_size = check_positive("batch_size", batch_size, integer=True)
+    if loss_fn is not None:
+        check_callable("loss_fn", loss_fn)
+    check_type("progress", progress, bool, "True or False")
+    check_type("desc", desc, str, "a string")
+    _check_targets(model, X, y, "y", loss_fn is None)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("expected X_val and y_val together (both or neither), got only "
+                         + ("X_val" if y_val is None else "y_val"))
+    if X_val is not None:
+        X_val, y_val = _inputs(X_val, device, dtype, "X_val"), _targets(y_val, device, dtype, "y_val")
+        check_same_length("X_val", X_val, "y_val", y_val)
+        if X_val.shape[1:] != X.shape[1:] or y_val.is_floating_point() != y.is_floating_point():
+            raise ValueError(f"expected X_val of shape (n, {', '.join(map(str, X.shape[1:]))}) like X and y_val of the "
+                             f"kind of y, got X_val {tuple(X_val.shape)}, y_val of dtype {y_val.dtype}")
+        _check_targets(model, X_val, y_val, "y_val", loss_fn is None)
     classify = not y.is_floating_point()
     loss_fn = loss_fn or (F.cross_entropy if classify else F.mse_loss)
     if optimizer is None:
         if lr is None:
             raise ValueError("give a learning rate lr or an optimizer")
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        optimizer = torch.optim.SGD(model.parameters(), lr=check_positive("lr", lr))
+    elif lr is not None:
+        raise ValueError(f"give a learning rate lr or an optimizer, not both (got lr = {lr}; the optimizer has its own)")
+    else:
+        check_type("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim optimizer or None")
     validate = X_val is not None
-    if validate:
-        X_val, y_val = _inputs(X_val, device, dtype), _targets(y_val, device, dtype)
     n = len(X)
     batch_size = n if batch_size is None else int(batch_size)
     generator = torch.Generator().manual_seed(seed)

@@ -50,11 +50,11 @@ def check_finite(name, a, allow_inf=False):
     return a
 
 
-def check_array(name, value, *, shape=None, ndim=None, kind="float", finite=True, nonempty=True):
+def check_array(name, value, *, shape=None, ndim=None, min_ndim=0, kind="float", finite=True, nonempty=True):
     """`value` as a numpy array, checked.
 
     shape: a tuple of ints (exact), None (any size) or names like "n" (any size, named in the
-        message), e.g. ("n", 784). ndim: an int or a tuple of allowed ints.
+        message), e.g. ("n", 784). ndim: an int or a tuple of allowed ints; min_ndim: at least so many.
     kind: "float" (numbers; the result is floating), "int" (integers, e.g. class labels) or
         "number" (any real numbers, kept as they are).
     finite: True (no NaN or inf), "no-nan" (+-inf allowed) or False. nonempty: refuse size 0.
@@ -78,6 +78,8 @@ def check_array(name, value, *, shape=None, ndim=None, kind="float", finite=True
     elif ndim is not None and a.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
         want = ndim if isinstance(ndim, int) else " or ".join(map(str, ndim))
         raise ValueError(f"expected {name} to be a {want}-D array, got {a.ndim}-D of shape {a.shape}")
+    if a.ndim < min_ndim:
+        raise ValueError(f"expected {name} to have at least {min_ndim} axes (one row per example), got shape {a.shape}")
     if nonempty and a.size == 0:
         raise ValueError(f"expected {name} to be non-empty, got shape {a.shape}")
     if finite:
