@@ -13,11 +13,12 @@ from typing import Callable
 
 import numpy as np
 
-from .validate import check_array, check_choice
+from .validate import check_array, check_callable, check_choice
 
 
 def elementwise(kernel):
     """The public function of `kernel`: check v (real numbers, no NaN), then apply the kernel."""
+    check_callable("kernel", kernel)
     @functools.wraps(kernel)
     def public(v):
         return kernel(check_array("v", v, finite="no-nan", nonempty=False))
@@ -113,4 +114,4 @@ ACTIVATIONS = {
 
 
 def get_activation(name: str) -> Activation:
-    return ACTIVATIONS[check_choice("activation", name, ACTIVATIONS)]
+    return ACTIVATIONS[check_choice("activation name", name, ACTIVATIONS)]

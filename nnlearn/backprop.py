@@ -20,10 +20,10 @@ import math
 
 import numpy as np
 
-from .activations import get_activation
+from .activations import ACTIVATIONS, get_activation
 from .losses import get_loss
 from .optim import _sgd_steps, minibatches
-from .validate import (check_array, check_layers, check_positive, check_rng, check_same_length, check_type,
+from .validate import (check_array, check_choice, check_layers, check_positive, check_rng, check_same_length, check_type,
                        check_widths)
 
 
@@ -42,7 +42,7 @@ def dense_forward(X, W, b, activation="identity"):
     """(A, H): the pre-activation A = X W^T + b and the output H = phi(A), both (n, N_out),
     for inputs X (n, N_in), W (N_out, N_in), b (N_out,)."""
     W = check_array("W", W, shape=("N_out", "N_in"))
-    X = check_array("X", X, shape=("n", W.shape[1]), nonempty=False)
+    X = check_array("X", X, shape=("n", W.shape[1]), nonempty=False, match=f"W of shape {W.shape}")
     return _dense_forward(X, W, check_array("b", b, shape=(W.shape[0],)), get_activation(activation))
 
 
@@ -50,14 +50,14 @@ def dense_backward(dH, X, W, A, activation="identity"):
     """(dX, dW, db) of the layer H = phi(X W^T + b) given dH = dL/dH (n, N_out), its inputs X
     (n, N_in), W (N_out, N_in) and its pre-activation A (n, N_out); shapes are those of X, W, b."""
     W = check_array("W", W, shape=("N_out", "N_in"))
-    X = check_array("X", X, shape=("n", W.shape[1]))
-    dH = check_array("dH", dH, shape=(len(X), W.shape[0]))
+    X = check_array("X", X, shape=("n", W.shape[1]), match=f"W of shape {W.shape}")
+    dH = check_array("dH", dH, shape=(len(X), W.shape[0]), match=f"X {X.shape} and W {W.shape}")
     return _dense_backward(dH, X, W, check_array("A", A, shape=dH.shape), get_activation(activation))
 
 
 def layer_activations(n_layers, activation="relu", output_activation="identity"):
     """[phi_1, ..., phi_L] by name: `activation` for the hidden layers, `output_activation` last."""
-    get_activation(activation), get_activation(output_activation)
+    check_choice("activation", activation, ACTIVATIONS), check_choice("output_activation", output_activation, ACTIVATIONS)
     return [activation] * (check_positive("n_layers", n_layers, integer=True) - 1) + [output_activation]
 
 
@@ -84,7 +84,8 @@ def _backward(dOut, weights, cache, phis, need_dX=True):
 
 def _network(X, weights, biases, nonempty=False):
     weights, biases = check_layers(weights, biases)
-    return check_array("X", X, shape=("n", weights[0].shape[1]), nonempty=nonempty), weights, biases
+    X = check_array("X", X, shape=("n", weights[0].shape[1]), nonempty=nonempty, match=f"W_1 of shape {weights[0].shape}")
+    return X, weights, biases
 
 
 def forward(X, weights, biases, activation="relu", output_activation="identity"):
@@ -101,10 +102,11 @@ def backward(dOut, weights, cache, activation="relu", output_activation="identit
     check_type("cache", cache, (list, tuple), "the list of (H_{p-1}, A_p) pairs that forward returned")
     if len(cache) != len(weights):
         raise ValueError(f"expected cache to hold one (H, A) pair per layer ({len(weights)}), got {len(cache)}")
-    dOut = check_array("dOut", dOut, shape=("n", weights[-1].shape[0]))
+    dOut = check_array("dOut", dOut, shape=("n", weights[-1].shape[0]), match=f"W_L of shape {weights[-1].shape}")
     checked = []
     for p, (W, pair) in enumerate(zip(weights, cache)):
         H, A = pair
+        check_same_length("dOut", dOut, f"cache[{p}][0] (H_{p})", H)
         checked.append((check_array(f"cache[{p}][0] (H_{p})", H, shape=(len(dOut), W.shape[1])),
                         check_array(f"cache[{p}][1] (A_{p + 1})", A, shape=(len(dOut), W.shape[0]))))
     return _backward(dOut, weights, checked, _phis(len(weights), activation, output_activation))

@@ -37,7 +37,7 @@ def init_params(d, k, rng, scale=0.01):
 def forward(X, W, b):
     """A = X W^T + b, shape (n, k)."""
     W, b = _params([W, b])
-    return check_array("X", X, shape=("n", W.shape[1]), nonempty=False) @ W.T + b
+    return check_array("X", X, shape=("n", W.shape[1]), nonempty=False, match=f"W of shape {W.shape}") @ W.T + b
 
 
 def backward(X, dA):
@@ -107,6 +107,7 @@ def predict(X, W, b):
 
 def accuracy(X, y, W, b):
     """The fraction of the rows of X whose predicted class is the label in y."""
-    X, y = check_array("X", X, ndim=2), check_labels("y", y)
+    W, b = _params([W, b])
+    X, y = check_array("X", X, shape=("n", W.shape[1])), check_labels("y", y, n_classes=W.shape[0])
     check_same_length("X", X, "y", y)
     return float(np.mean(predict(X, W, b) == y))

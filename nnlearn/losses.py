@@ -64,7 +64,7 @@ LOSSES = {"quadratic": Loss("quadratic", quadratic_cost_per_example, quadratic_c
 
 
 def get_loss(name: str) -> Loss:
-    return LOSSES[check_choice("loss", name, LOSSES)]
+    return LOSSES[check_choice("loss name", name, LOSSES)]
 
 
 # --- softmax and cross-entropy (chapter 4) ------------------------------------------

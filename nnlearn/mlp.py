@@ -10,8 +10,8 @@ that need it.
 """
 import numpy as np
 
-from .activations import ACTIVATIONS, get_activation
-from .validate import (check_array, check_choice, check_labels, check_layers, check_number, check_positive,
+from .activations import ACTIVATIONS
+from .validate import (check_array, check_choice, check_dtype, check_labels, check_layers, check_number, check_positive,
                        check_rng, check_type, check_widths, describe)
 
 
@@ -40,9 +40,7 @@ def init_parameters(widths, rng, dtype=np.float64):
     """([W_1, ..., W_L], [b_1, ..., b_L]) drawn like torch.nn.Linear's default initialisation:
     every entry uniform in [-1/sqrt(N_{p-1}), 1/sqrt(N_{p-1})]. The numbers are drawn in float64
     (the same for every dtype) and stored as `dtype` (e.g. np.float32)."""
-    widths, rng = check_widths(widths), check_rng("rng", rng)
-    if np.dtype(dtype).kind != "f":
-        raise TypeError(f"expected dtype to be a floating dtype such as np.float32, got {dtype!r}")
+    widths, rng, dtype = check_widths(widths), check_rng("rng", rng), check_dtype("dtype", dtype)
     weights, biases = [], []
     for n_in, n_out in zip(widths, widths[1:]):
         bound = 1.0 / np.sqrt(n_in)
@@ -56,8 +54,9 @@ def forward_layers(X, weights, biases, activation="relu", output_activation="ide
     hidden layers and `output_activation` for layer L (names from nnlearn.activations).
     The dtype follows numpy's rules: float32 X and weights give float32 layers."""
     weights, biases = check_layers(weights, biases)
-    H = check_array("X", X, shape=("n", weights[0].shape[1]), nonempty=False)
-    hidden, output = get_activation(activation), get_activation(output_activation)
+    H = check_array("X", X, shape=("n", weights[0].shape[1]), nonempty=False, match=f"W_1 of shape {weights[0].shape}")
+    hidden = ACTIVATIONS[check_choice("activation", activation, ACTIVATIONS)]
+    output = ACTIVATIONS[check_choice("output_activation", output_activation, ACTIVATIONS)]
     layers = [H]
     for p, (W, b) in enumerate(zip(weights, biases), start=1):
         A = H @ W.T
@@ -163,7 +162,7 @@ def from_sequential(model):
     if not linears:
         raise ValueError("expected model to contain torch.nn.Linear layers, found none")
     if any(m.bias is None for m in linears):
-        raise ValueError("every Linear layer needs a bias (bias=True)")
+        raise ValueError("expected every Linear layer of model to have a bias (bias=True)")
     weights = [m.weight.detach().cpu().double().numpy().copy() for m in linears]
     biases = [m.bias.detach().cpu().double().numpy().copy() for m in linears]
     return weights, biases

@@ -18,7 +18,7 @@ from .validate import check_array, check_callable, check_number, check_positive,
 def gd_step(v, grad, lr):
     """One step downhill: v - lr * grad."""
     v = check_array("v", v)
-    return v - check_positive("lr", lr) * check_array("grad", grad, shape=v.shape)
+    return v - check_positive("lr", lr) * check_array("grad", grad, shape=v.shape, match=f"v of shape {v.shape}")
 
 
 def as_schedule(lr):
@@ -66,7 +66,7 @@ def steepest_descent_step(grad, eps):
     grad, eps = check_array("grad", grad), check_positive("eps", eps)
     norm = np.linalg.norm(grad)
     if norm == 0:
-        raise ValueError("the gradient is zero: a stationary point, no direction is downhill")
+        raise ValueError("expected grad to be nonzero, got the zero gradient: a stationary point, no direction is downhill")
     return -eps * grad / norm
 
 

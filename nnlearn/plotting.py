@@ -54,6 +54,8 @@ def plot_confusion_matrix(ax, C, title=None, labels=None):
     C = check_array("C", C, shape=("n_classes", "n_classes"), kind="number")
     if C.shape[0] != C.shape[1] or C.min() < 0:
         raise ValueError(f"expected C to be a square matrix of counts >= 0, got shape {C.shape} and minimum {C.min()}")
+    if labels is not None and (isinstance(labels, str) or not hasattr(labels, "__len__")):
+        raise TypeError(f"expected labels to be a list of class names or None, got {describe(labels)}")
     labels = list(range(len(C))) if labels is None else list(labels)
     if len(labels) != len(C):
         raise ValueError(f"expected labels to name the {len(C)} classes of C, got {len(labels)} labels")
@@ -78,8 +80,10 @@ def plot_image_grid(axes, images, titles=None, side=None):
     """Show flattened or 2-D grayscale images, one per axis, with optional titles; unused axes are blanked."""
     axes = [_axes("axes", ax) for ax in np.ravel(axes)]
     images = check_array("images", images, ndim=(2, 3), kind="number", nonempty=False)
+    if titles is not None and (isinstance(titles, str) or not hasattr(titles, "__len__")):
+        raise TypeError(f"expected titles to be a list of strings or None, got {describe(titles)}")
     if titles is not None and len(titles) != len(images):
-        raise ValueError(f"expected one title per image ({len(images)}), got {len(titles)} titles")
+        raise ValueError(f"expected titles to hold one title per image of images ({len(images)}), got {len(titles)}")
     if images.ndim == 2 and images.shape[1]:
         side = int(round(np.sqrt(images.shape[1]))) if side is None else check_positive("side", side, integer=True)
         if images.shape[1] % side:

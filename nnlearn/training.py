@@ -80,9 +80,13 @@ def outputs(model, X, batch_size=4096):
     X, batch_size = _inputs(X, device, dtype), check_positive("batch_size", batch_size, integer=True)
     was_training = model.training
     model.eval()
-    with torch.no_grad():
-        out = torch.cat([model(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
-    model.train(was_training)
+    try:
+        with torch.no_grad():
+            out = torch.cat([model(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
+    except RuntimeError as exc:
+        raise ValueError(f"the model cannot take X of shape {tuple(X.shape)}: {exc}") from None
+    finally:
+        model.train(was_training)
     return out.cpu().numpy()
 
 
@@ -177,10 +181,8 @@ def fit(model, X, y, *, epochs, lr=None, optimizer=None, batch_size=None, loss_f
         if lr is None:
             raise ValueError("give a learning rate lr or an optimizer")
         optimizer = torch.optim.SGD(model.parameters(), lr=check_positive("lr", lr))
-    elif lr is not None:
+    elif check_type("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim optimizer or None") and lr is not None:
         raise ValueError(f"give a learning rate lr or an optimizer, not both (got lr = {lr}; the optimizer has its own)")
-    else:
-        check_type("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim optimizer or None")
     validate = X_val is not None
     n = len(X)
     batch_size = n if batch_size is None else int(batch_size)

@@ -14,7 +14,7 @@ import numpy as np
 
 def describe(value):
     """A short account of what arrived: 'int 3', 'str 'a'', 'array of shape (2, 3) and dtype float64'."""
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
+    if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, type):
         return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
@@ -50,11 +50,13 @@ def check_finite(name, a, allow_inf=False):
     return a
 
 
-def check_array(name, value, *, shape=None, ndim=None, min_ndim=0, kind="float", finite=True, nonempty=True):
+def check_array(name, value, *, shape=None, ndim=None, min_ndim=0, kind="float", finite=True, nonempty=True,
+                match=None):
     """`value` as a numpy array, checked.
 
     shape: a tuple of ints (exact), None (any size) or names like "n" (any size, named in the
-        message), e.g. ("n", 784). ndim: an int or a tuple of allowed ints; min_ndim: at least so many.
+        message), e.g. ("n", 784); `match` says where it comes from ("W of shape (2, 4)").
+        ndim: an int or a tuple of allowed ints; min_ndim: at least so many.
     kind: "float" (numbers; the result is floating), "int" (integers, e.g. class labels) or
         "number" (any real numbers, kept as they are).
     finite: True (no NaN or inf), "no-nan" (+-inf allowed) or False. nonempty: refuse size 0.
@@ -74,7 +76,8 @@ def check_array(name, value, *, shape=None, ndim=None, min_ndim=0, kind="float",
     if shape is not None:
         fits = a.ndim == len(shape) and all(s is None or isinstance(s, str) or s == k for s, k in zip(shape, a.shape))
         if not fits:
-            raise ValueError(f"expected {name} of shape {shape_str(shape)}, got shape {a.shape}")
+            raise ValueError(f"expected {name} of shape {shape_str(shape)}" + (f" to match {match}" if match else "")
+                             + f", got shape {a.shape}")
     elif ndim is not None and a.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
         want = ndim if isinstance(ndim, int) else " or ".join(map(str, ndim))
         raise ValueError(f"expected {name} to be a {want}-D array, got {a.ndim}-D of shape {a.shape}")
@@ -155,6 +158,18 @@ def check_callable(name, value):
     return value
 
 
+def check_dtype(name, value, kinds="f"):
+    """A numpy dtype (or anything np.dtype accepts) of one of the `kinds` ("f": floating)."""
+    try:
+        dtype = np.dtype(value)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in kinds:
+        want = "a floating dtype such as np.float32" if kinds == "f" else f"a dtype of kind {kinds!r}"
+        raise TypeError(f"expected {name} to be {want}, got {describe(value)}")
+    return dtype
+
+
 def check_rng(name, value):
     return check_type(name, value, np.random.Generator, "a numpy Generator, e.g. np.random.default_rng(seed)")
 
@@ -177,8 +192,8 @@ def check_layers(weights, biases=None, n_in=None):
         if (layers is not None or name == "weights") and (isinstance(layers, np.ndarray) or not hasattr(layers, "__len__")):
             raise TypeError(f"expected {name} to be a list of arrays, one per layer, got {describe(layers)}")
     if len(weights) == 0 or (biases is not None and len(weights) != len(biases)):
-        raise ValueError(f"expected as many biases as weight matrices (at least one), got {len(weights)} "
-                         f"weight matrices and {0 if biases is None else len(biases)} bias vectors")
+        raise ValueError(f"expected weights and biases to list the same number of layers (at least one), got "
+                         f"{len(weights)} weight matrices and {0 if biases is None else len(biases)} bias vectors")
     Ws, bs = [], []
     for p, W in enumerate(weights, start=1):
         W = check_array(f"weights[{p - 1}] (W_{p})", W, shape=(f"N_{p}", f"N_{p - 1}" if n_in is None else n_in))

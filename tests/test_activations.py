@@ -61,6 +61,6 @@ def test_identities_from_the_lecture():
 
 
 def test_unknown_activation_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+    with pytest.raises(ValueError, match="unknown activation name 'swish'"):
         get_activation("swish")
     assert get_activation("relu") is ACTIVATIONS["relu"]

@@ -70,7 +70,7 @@ def test_shape_mismatch_and_unknown_names_are_clear_errors():
         quadratic_cost(np.zeros((3, 2)), np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"same shape, got A \(3, 2\) and Y \(3, 1\)"):
         quadratic_cost_gradient(np.zeros((3, 2)), np.zeros((3, 1)))     # would broadcast silently
-    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+    with pytest.raises(ValueError, match="unknown loss name 'hinge'"):
         get_loss("hinge")
     assert get_loss("quadratic") is LOSSES["quadratic"]
 

@@ -85,13 +85,13 @@ def test_forward_by_hand_one_example_at_a_time():
 
 def test_forward_rejects_wrong_shapes_clearly():
     weights, biases = init_parameters([3, 4, 2], np.random.default_rng(0))
-    with pytest.raises(ValueError, match=r"expected X of shape \(n, 3\), got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"expected X of shape \(n, 3\) to match W_1 of shape \(4, 3\), got shape \(3,\)"):
         forward(np.zeros(3), weights, biases)
-    with pytest.raises(ValueError, match=r"expected X of shape \(n, 3\), got shape \(5, 4\)"):
+    with pytest.raises(ValueError, match=r"expected X of shape \(n, 3\) to match W_1 of shape \(4, 3\), got shape \(5, 4\)"):
         forward(np.zeros((5, 4)), weights, biases)
     with pytest.raises(ValueError, match=r"weights\[1\] \(W_2\) of shape \(N_2, 4\), got shape \(4, 2\)"):
         forward(np.zeros((5, 3)), [weights[0], weights[1].T], biases)
-    with pytest.raises(ValueError, match="2 weight matrices and 1 bias"):     # zip would drop a layer
+    with pytest.raises(ValueError, match="2 weight matrices and 1 bias vectors"):     # zip would drop a layer
         forward(np.zeros((5, 3)), weights, biases[:1])
 
 
