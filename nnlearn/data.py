@@ -10,8 +10,8 @@ import numpy as np
 
 from .idx import read_idx, write_idx  # noqa: F401  (re-exported: nnlearn.data is what learners import)
 from .mnist import DATA_DIR_ENV, MNIST_SETS, DataUnavailableError, load_mnist  # noqa: F401
-from .validate import (check_array, check_choice, check_labels, check_number, check_positive, check_rng,
-                       check_same_length, check_type)
+from .validate import (check_array, check_choice, check_dtype, check_labels, check_number, check_positive,
+                       check_rng, check_same_length, check_type)
 
 
 def _noise(name, value):
@@ -180,6 +180,6 @@ def train_test_split(X, y, test_fraction, rng):
 def one_hot(y, n_classes, dtype=np.float32):
     """Integer labels (n,) -> one-hot rows (n, n_classes), float32 unless `dtype` says otherwise."""
     y = check_labels("y", y, check_positive("n_classes", n_classes, integer=True))
-    out = np.zeros((len(y), n_classes), dtype=dtype)
+    out = np.zeros((len(y), n_classes), dtype=check_dtype("dtype", dtype, "biuf"))
     out[np.arange(len(y)), y] = 1.0
     return out
