@@ -137,3 +137,47 @@ def softmax_cross_entropy_gradient(Z, Y):
 
 LOSSES["softmax_cross_entropy"] = Loss("softmax_cross_entropy", softmax_cross_entropy_per_example,
                                        softmax_cross_entropy_gradient, _softmax_cross_entropy)
+
+
+# --- sigmoid and binary cross-entropy (chapter 5) -------------------------------------
+
+def _softplus(Z):
+    """log(1 + e^z) without overflow: max(z, 0) + log(1 + e^{-|z|})."""
+    return np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
+
+
+def _sigmoid_cross_entropy(Z, Y):
+    """-[y log sigma(z) + (1 - y) log(1 - sigma(z))] = softplus(z) - y z, summed over the outputs
+    of a row and averaged over the rows; gradient (sigma(z) - y) / n, computed as
+    (1 - y) sigma(z) - y sigma(-z) (no cancellation when sigma(z) is close to y = 1)."""
+    per_example = (_softplus(Z) - Y * Z).reshape(len(Z), -1).sum(axis=1)
+    return np.mean(per_example), ((1 - Y) * np.exp(-_softplus(-Z)) - Y * np.exp(-_softplus(Z))) / len(Z)
+
+
+def _check_binary(Z, Y):
+    Z, Y = _check(Z, Y, "Z")
+    if Y.size and (Y.min() < 0 or Y.max() > 1):
+        raise ValueError(f"expected Y to hold targets in [0, 1] (probabilities of the positive class), "
+                         f"got values from {Y.min()} to {Y.max()}")
+    return Z, Y.astype(Z.dtype, copy=False)
+
+
+def sigmoid_cross_entropy_per_example(Z, Y):
+    """C_x = sum_i softplus(z_i) - y_i z_i: binary cross-entropy of o = sigma(z) for every row,
+    summed over independent sigmoid outputs, stable for any finite logits Z."""
+    Z, Y = _check_binary(Z, Y)
+    return (_softplus(Z) - Y * Z).reshape(len(Z), -1).sum(axis=1)
+
+
+def sigmoid_cross_entropy(Z, Y):
+    """C = (1/n) sum_x C_x: k times torch's F.binary_cross_entropy_with_logits(Z, Y) for k outputs."""
+    return float(np.mean(sigmoid_cross_entropy_per_example(Z, Y)))
+
+
+def sigmoid_cross_entropy_gradient(Z, Y):
+    """dC/dZ = (sigma(Z) - Y) / n: 'output minus target', as for softmax with cross-entropy."""
+    return _sigmoid_cross_entropy(*_check_binary(Z, Y))[1]
+
+
+LOSSES["sigmoid_cross_entropy"] = Loss("sigmoid_cross_entropy", sigmoid_cross_entropy_per_example,
+                                       sigmoid_cross_entropy_gradient, _sigmoid_cross_entropy)
