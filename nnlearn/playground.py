@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .runtime import in_colab
+from .validate import check_callable, check_choice, check_positive, check_type, describe
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MAX_FRAMES = 160
@@ -68,6 +69,10 @@ def control_grid(widget, count=None):
 
     A menu keeps every option; a slider keeps `count` positions from min to max on its step
     (all of them when count is None), always including its current value."""
+    if not hasattr(widget, "value"):
+        raise TypeError(f"expected widget to be an ipywidgets control, got {describe(widget)}")
+    if count is not None:
+        check_positive("count", count, integer=True)
     if hasattr(widget, "_options_full"):                       # Dropdown, RadioButtons, ...
         labels = [str(label) for label, _ in widget._options_full]
         values = [value for _, value in widget._options_full]
@@ -129,6 +134,9 @@ def static_html(draw, widgets, frames=None, max_frames=MAX_FRAMES, fmt="png", dp
     """The static twin: every frame drawn now, and HTML controls that swap them in the browser.
     `widgets` are the controls of an `ipywidgets.interactive` (each with its `_kwarg` name);
     `frames` maps a control's name to the exact values to precompute for it."""
+    _check_options(draw, frames, max_frames, fmt, dpi)
+    if isinstance(widgets, str) or not hasattr(widgets, "__iter__") or not all(hasattr(w, "_kwarg") for w in widgets):
+        raise TypeError(f"expected widgets to be the controls of an ipywidgets.interactive, got {describe(widgets)}")
     frames = {name: list(values) for name, values in (frames or {}).items()}
     unknown = set(frames) - {w._kwarg for w in widgets}
     if unknown:
@@ -168,6 +176,15 @@ def static_html(draw, widgets, frames=None, max_frames=MAX_FRAMES, fmt="png", dp
             f'<script>{_SCRIPT}</script>\n</div>')
 
 
+def _check_options(draw, frames, max_frames, fmt, dpi):
+    check_callable("draw", draw)
+    if frames is not None:
+        check_type("frames", frames, dict, "a dict {control name: values} or None")
+    check_positive("max_frames", max_frames, integer=True)
+    check_choice("fmt", fmt, ("png", "svg"))
+    check_positive("dpi", dpi)
+
+
 def _control_html(i, widget, labels, default):
     name = html.escape(getattr(widget, "description", "") or widget._kwarg)
     if len(labels) == 1:
@@ -190,6 +207,7 @@ def playground(draw, *, frames=None, max_frames=MAX_FRAMES, fmt="png", dpi=80, *
     from IPython.display import display
     from ipywidgets import interactive
 
+    _check_options(draw, frames, max_frames, fmt, dpi)
     live = interactive(draw, **controls)
     if in_colab():
         display(live)
