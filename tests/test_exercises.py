@@ -78,9 +78,96 @@ def test_check_mode_reports_stale_copies(root, tmp_path, capsys):
 
 def test_validation_names_the_missing_piece(root):
     solution = nbformat.read(root / "solutions" / "ch01_perceptron.ipynb", as_version=4)
-    solution.cells = [c for c in solution.cells if cell_info(c) != {"exercise": "1.2", "role": "hidden-tests"}]
+    solution.cells = [c for c in solution.cells if cell_info(c).get("exercise") != "1.2"
+                      or cell_info(c).get("role") != "hidden-tests"]
     with pytest.raises(ExerciseFormatError, match="exercise 1.2 has no hidden-tests cell"):
         validate(solution)
+
+
+def _cells(nb, ex, role):
+    return [c for c in nb.cells if cell_info(c).get("exercise") == ex and cell_info(c).get("role") == role]
+
+
+def _break_points(nb):
+    _cells(nb, "1.4", "hidden-tests")[0].metadata["nnlearn"]["points"] = 2
+
+
+def _duplicate_check(nb):
+    checks = _cells(nb, "1.4", "hidden-tests")
+    checks[1].metadata["nnlearn"]["check"] = checks[0].metadata["nnlearn"]["check"]
+
+
+def _unnamed_check(nb):
+    del _cells(nb, "1.4", "hidden-tests")[0].metadata["nnlearn"]["check"]
+
+
+def _own_randomness(nb):
+    _cells(nb, "1.4", "hidden-tests")[0].source += "\nrng = np.random.default_rng()\n"
+
+
+def _global_randomness(nb):
+    _cells(nb, "1.4", "hidden-tests")[0].source += "\nx = np.random.rand(3)\n"
+
+
+def _mutant_as_code(nb):
+    mutant = _cells(nb, "1.4", "mutant")[0]
+    nb.cells[nb.cells.index(mutant)] = nbformat.v4.new_code_cell(mutant.source, metadata=mutant.metadata)
+
+
+def _unknown_check_in_fails(nb):
+    _cells(nb, "1.4", "mutant")[0].metadata["nnlearn"]["fails"] = ["no such check"]
+
+
+def _too_few_mutants(nb):
+    for mutant in _cells(nb, "1.4", "mutant")[2:]:
+        nb.cells.remove(mutant)
+
+
+def _no_mutant_passes_the_self_checks(nb):
+    for mutant in _cells(nb, "1.4", "mutant"):
+        mutant.metadata["nnlearn"].pop("passes_public_tests", None)
+
+
+def _mutant_not_python(nb):
+    _cells(nb, "1.4", "mutant")[0].source = "def collapse_affine(weights, biases)\n    return 1\n"
+
+
+def _forbidden_not_names(nb):
+    nb.metadata["nnlearn"]["exercises"]["1.4"]["forbidden"] = "nnlearn.perceptron"
+
+
+@pytest.mark.parametrize("breaks, problem", [
+    (_break_points, "the points of its checks sum to 4, the exercise is worth 3"),
+    (_duplicate_check, "two checks are named"),
+    (_unnamed_check, "needs a 'check' name"),
+    (_own_randomness, "makes its own randomness .*default_rng\\(\\) without a seed"),
+    (_global_randomness, "makes its own randomness .*np.random.rand"),
+    (_mutant_as_code, "a mutant cell must be a raw cell"),
+    (_unknown_check_in_fails, "'fails' must list checks of the exercise"),
+    (_too_few_mutants, "declares 2 mutants; at least 3"),
+    (_no_mutant_passes_the_self_checks, "no mutant is marked passes_public_tests"),
+    (_mutant_not_python, "is not valid Python"),
+    (_forbidden_not_names, "'forbidden' must be a list of dotted names"),
+])
+def test_validation_of_checks_and_mutants(root, breaks, problem):
+    solution = nbformat.read(root / "solutions" / "ch01_perceptron.ipynb", as_version=4)
+    validate(solution)
+    breaks(solution)
+    with pytest.raises(ExerciseFormatError, match=f"exercise 1.4.*{problem}"):
+        validate(solution)
+
+
+def test_student_copy_has_no_instructor_cells_and_keeps_the_forbidden_names(root):
+    for path in sorted((root / "solutions").glob("*.ipynb")):
+        solution = nbformat.read(path, as_version=4)
+        student = student_copy(solution, root, root / "exercises" / path.name)
+        roles = {cell_info(c).get("role") for c in student.cells}
+        assert not roles & {"hidden-tests", "hidden-setup", "mutant"}, path
+        assert all(c.cell_type != "raw" for c in student.cells), path
+        text = "\n".join(c.source for c in student.cells)
+        assert "assert_close" not in text and "rng = np.random.default_rng()" not in text, path
+        for ex, spec in student.metadata["nnlearn"]["exercises"].items():
+            assert "forbidden" in spec and all(isinstance(n, str) for n in spec["forbidden"]), (path, ex)
 
 
 def test_lecture_notebooks_start_with_the_colab_header_and_use_no_repo_paths(root):

@@ -1,5 +1,6 @@
 """The grader on real submissions, each run in a real sandboxed kernel."""
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from nnlearn.grading.batch import main
+from nnlearn.grading.batch import feedback_markdown, gradescope_results, main, print_report
 from nnlearn.grading.grade import grade_submission
 from grading_helpers import submit
 
@@ -58,12 +59,44 @@ WRONG = {
 }
 
 
+# the check each wrong answer above must fail
+FAILS = {"1.1": "no overflow for large |v|", "1.2": "weights and bias after training", "1.3": "XOR with a margin of 0.1",
+         "1.4": "W_star on random networks"}
+
+
 def test_wrong_answers_fail_the_hidden_tests(root, student, solution, tmp_path):
     report = grade_submission(submit(student, solution, tmp_path, replace=WRONG), root / "solutions")
-    assert report.points == 0
+    assert report.points < report.max_points
     for result in report.exercises:
-        assert result.message.startswith("a test failed"), result.message
+        checks = {c["name"]: c for c in result.checks}
+        assert not result.passed and result.points < result.max_points, result.message
+        assert not checks[FAILS[result.id]]["passed"] and checks[FAILS[result.id]]["points"] == 0
+        assert "a test failed" in checks[FAILS[result.id]]["message"] and "a test failed" in result.message
+        assert result.points == sum(c["points"] for c in result.checks if c["passed"])
     assert "overflows" in by_id(report)["1.1"].message
+
+
+def test_partial_credit_check_by_check(root, student, solution, tmp_path):
+    """A sigmoid that silences the overflow warning: right everywhere but where e^v is subnormal."""
+    silenced = ("def sigmoid(v):\n    with np.errstate(over='ignore'):\n        return 1 / (1 + np.exp(-np.asarray(v, float)))\n\n"
+                "def sigmoid_derivative(v):\n    return sigmoid(v) * (1 - sigmoid(v))\n")
+    report = grade_submission(submit(student, solution, tmp_path, replace={"1.1": silenced}), root / "solutions",
+                              seed=12345)
+    result = by_id(report)["1.1"]
+    assert report.seed == "12345" and result.points == 1.5 and result.max_points == 2
+    assert [(c["name"], c["passed"]) for c in result.checks] == [
+        ("sigmoid on random inputs", True), ("sigmoid_derivative on random inputs", True),
+        ("no overflow for large |v|", True), ("accuracy for very negative v", False)]
+    assert result.message.startswith("3 of 4 checks passed; accuracy for very negative v: a test failed")
+    feedback = feedback_markdown(report)
+    assert "| 1.1 a numerically stable sigmoid and its derivative | 1.5 / 2 | 3 of 4 checks passed |" in feedback
+    assert "↳ accuracy for very negative v | 0 / 0.5 | a test failed" in feedback
+    console = io.StringIO()
+    print_report(report, out=console)
+    assert "[FAIL] accuracy for very negative v (0/0.5)" in console.getvalue()
+    tests = gradescope_results(report)["tests"]
+    assert len(tests) == sum(len(r.checks) for r in report.exercises)
+    assert sum(t["score"] for t in tests) == report.points
 
 
 def test_answers_are_found_when_an_editor_dropped_the_metadata(root, student, solution, tmp_path):
@@ -147,8 +180,13 @@ def test_gradescope_results_and_package(root, student, solution, tmp_path):
     assert result.returncode == 0, result.stderr
     results = json.loads((autograder / "results" / "results.json").read_text())
     assert results["score"] == 4
-    assert [t["status"] for t in results["tests"]] == ["passed", "failed", "passed", "failed"]
+    status = {}                                        # one test per check: an exercise passes if all its do
+    for t in results["tests"]:
+        status.setdefault(t["name"].split(":")[0], []).append(t["status"])
+    assert {ex: set(s) for ex, s in status.items()} == {"Exercise 1.1": {"passed"}, "Exercise 1.2": {"failed"},
+                                                        "Exercise 1.3": {"passed"}, "Exercise 1.4": {"failed"}}
     assert all(t["max_score"] > 0 and t["name"].startswith("Exercise 1.") for t in results["tests"])
+    assert sum(t["max_score"] for t in results["tests"]) == 10
 
 
 def test_missing_submission_and_solutions_are_clear_errors(root, tmp_path, capsys):

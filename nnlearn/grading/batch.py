@@ -28,6 +28,7 @@ from .grade import (DEFAULT_CELL_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, GRADER_VERSION,
                     grade_submission)
 from .files import file_sha256, instructor_notebooks, output_name
 from .output import Signer, append_private, private_dir, write_private
+from .runner import NOT_RUN
 from .sandbox import Limits
 from .text import clean, escape, short
 
@@ -56,6 +57,14 @@ def report_from_dict(d):
 
 # --- outputs ---------------------------------------------------------------------------
 
+def _checks_to_list(result):
+    """The checks worth a line of their own: those that ran, of an exercise with several checks
+    that was at least partly answered."""
+    if len(result.checks) < 2 or result.message.startswith("not answered yet"):
+        return []
+    return [c for c in result.checks if c.get("message") != NOT_RUN]
+
+
 def feedback_markdown(report):
     lines = [f"# Feedback: {Path(report.submission).name}", "",
              f"**Score: {report.points:g} / {report.max_points:g}**", ""]
@@ -63,23 +72,39 @@ def feedback_markdown(report):
         lines += [f"> {report.message}", ""]
     if report.status == "timed-out":
         lines += ["> Your notebook used up its time limit; look for infinite loops or very slow code.", ""]
+    cell = lambda text: str(text).replace("|", "\\|")
     lines += ["| exercise | points | result |", "|---|---|---|"]
     for r in report.exercises:
-        result = "passed" if r.passed else r.message.replace("|", "\\|")
-        lines.append(f"| {r.id} {r.title} | {r.points:g} / {r.max_points:g} | {result} |")
-    lines += ["", "Hidden tests use fresh random inputs each time; a failed check means your code "
-              "gave a wrong result, raised, or was too slow on one of them."]
+        checks = _checks_to_list(r)
+        result = "passed" if r.passed else (f"{sum(c['passed'] for c in checks)} of {len(r.checks)} checks passed"
+                                            if checks else r.message)
+        lines.append(f"| {r.id} {cell(r.title)} | {r.points:g} / {r.max_points:g} | {cell(result)} |")
+        for c in checks if not r.passed else ():
+            lines.append(f"| &nbsp;&nbsp;↳ {cell(c['name'])} | {c['points']:g} / {c['max_points']:g} | "
+                         f"{cell(c['message'])} |")
+    lines += ["", "Each exercise is graded by named checks, each worth its own points. Hidden tests use "
+              "fresh random inputs each time; a failed check means your code gave a wrong result, raised, "
+              "or was too slow on one of them."]
     return "\n".join(lines) + "\n"
 
 
 def gradescope_results(report):
+    """Gradescope's results.json: one test per check of every exercise (one per exercise
+    where the notebook declares no checks)."""
+    tests = []
+    for r in report.exercises:
+        for c in r.checks or [None]:
+            name = f"Exercise {r.id}: {r.title}" + (f" — {c['name']}" if c else "")
+            ran = c is not None and c["message"] != NOT_RUN
+            tests.append({"name": name, "score": c["points"] if c else r.points,
+                          "max_score": c["max_points"] if c else r.max_points,
+                          "status": "passed" if (c["passed"] if c else r.passed) else "failed",
+                          "output": c["message"] if ran else r.message, "visibility": "visible"})
     return {
         "score": report.points,
         "execution_time": report.seconds,
         "output": report.message or f"{report.points:g} / {report.max_points:g} points",
-        "tests": [{"name": f"Exercise {r.id}: {r.title}", "score": r.points, "max_score": r.max_points,
-                   "status": "passed" if r.passed else "failed", "output": r.message, "visibility": "visible"}
-                  for r in report.exercises],
+        "tests": tests,
     }
 
 
@@ -106,6 +131,9 @@ def print_report(report, out=sys.stdout):
     for r in report.exercises:
         print(f"  [{'PASS' if r.passed else 'FAIL'}] Exercise {r.id} ({r.points:g}/{r.max_points:g}) {r.title}: "
               f"{r.message}", file=out)
+        for c in _checks_to_list(r) if not r.passed else ():
+            print(f"      [{'pass' if c['passed'] else 'FAIL'}] {c['name']} ({c['points']:g}/{c['max_points']:g})"
+                  + ("" if c["passed"] else f": {c['message']}"), file=out)
 
 
 # --- batch -------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ cell metadata, or by their first line when an editor dropped the metadata). They
 sandboxed kernel (nnlearn.grading.kernel) between the instructor's setup cells. The instructor's
 hidden tests run in *this* process against proxies of the student's functions and
 variables (nnlearn.grading.judge): the kernel answers, the grader judges. An exercise scores its
-points when its answer runs and all its hidden tests pass. Command line: nnlearn.grading.batch.
+points check by check: its hidden tests are named checks, each earning its own points
+when it passes (nnlearn.grading.runner). Command line: nnlearn.grading.batch.
 """
 import hashlib
 import time
@@ -21,7 +22,7 @@ from .runner import Judge, plan
 from .sandbox import Limits, probe_isolation
 from .text import escape, short
 
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
 DEFAULT_CELL_TIMEOUT = 30
 DEFAULT_TOTAL_TIMEOUT = 300
 
@@ -34,6 +35,7 @@ class ExerciseResult:
     points: float = 0.0
     passed: bool = False
     message: str = "not graded"
+    checks: list = field(default_factory=list)   # {name, points, max_points, passed, message} per check
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Report:
     message: str = ""
     seconds: float = 0.0
     isolation: str = ""
+    seed: str = ""                  # of the checks' random inputs: the same seed reproduces them
     exercises: list = field(default_factory=list)
 
     def to_dict(self):
@@ -130,8 +133,9 @@ def find_instructor_notebook(submission_nb, submission_path, solutions_dir, assi
 
 
 def grade_submission(path, solutions_dir="solutions", assignment=None, cell_timeout=DEFAULT_CELL_TIMEOUT,
-                     total_timeout=DEFAULT_TOTAL_TIMEOUT, limits=None, hide_paths=(), isolation=None):
-    """Grade one submission; never raises for anything in the submission, returns a Report."""
+                     total_timeout=DEFAULT_TOTAL_TIMEOUT, limits=None, isolation=None, seed=None):
+    """Grade one submission; never raises for anything in the submission, returns a Report.
+    seed: of the hidden tests' random inputs (default: fresh for every submission)."""
     path = Path(path)
     start = time.monotonic()
     isolation = isolation or probe_isolation()
@@ -166,9 +170,9 @@ def grade_submission(path, solutions_dir="solutions", assignment=None, cell_time
         return report
 
     setup, exercises = plan(instructor, answer_cells(submission, instructor))
-    hide = [Path(solutions_dir).resolve(), path.resolve().parent, *hide_paths]
-    with KernelSession(limits or Limits(), hide_paths=hide, isolation=isolation) as session:
-        runner = Judge(session, setup, exercises, cell_timeout, start + total_timeout)
+    with KernelSession(limits or Limits(), isolation=isolation) as session:
+        runner = Judge(session, setup, exercises, cell_timeout, start + total_timeout, seed=seed)
+        report.seed = str(runner.seed)
         runner.grade_all(results)
         report.status = runner.status
     report.points = sum(r.points for r in results.values())

@@ -13,6 +13,7 @@ else, so a payload can never become code.
 """
 import ast
 import base64
+import contextlib
 import json
 
 import numpy as np
@@ -43,9 +44,9 @@ def to_plain(value, depth=0):
     if isinstance(value, np.ndarray):
         if value.dtype.name not in _DTYPES:
             raise NotPlainData(f"an array of dtype {value.dtype} is not plain data")
-        data = np.ascontiguousarray(value)
+        data = np.ascontiguousarray(value)          # (1-d for a 0-d array: keep value's shape)
         return {"ndarray": base64.b64encode(data.tobytes()).decode("ascii"), "dtype": data.dtype.name,
-                "shape": list(data.shape)}
+                "shape": list(value.shape)}
     if isinstance(value, (list, tuple)):
         items = [to_plain(v, depth + 1) for v in value]
         return {"tuple": items} if isinstance(value, tuple) else items
@@ -97,13 +98,25 @@ def decode(text):
 
 # --- kernel side -------------------------------------------------------------------
 
+_sinks = []     # where serve() puts its results instead of displaying them (in-process sessions)
+
+
+@contextlib.contextmanager
+def collecting(sink):
+    """Within this block serve() hands each result, as encoded text, to sink(text) instead of
+    displaying it: how an in-process stand-in for the kernel (nnlearn.grading.mutants) reads it."""
+    _sinks.append(sink)
+    try:
+        yield
+    finally:
+        _sinks.pop()
+
+
 def serve(namespace, name, payload):
     """Run in the student's kernel: call namespace[name](*args, **kwargs) or read a variable,
     and display the result as plain data under MIME. With "warnings" set, the result is
     {"value": result, "warnings": [messages of the warnings the call raised]}."""
     import warnings
-
-    from IPython.display import display
 
     request = decode(payload)
     if name not in namespace:
@@ -118,7 +131,12 @@ def serve(namespace, name, payload):
         result = {"value": value, "warnings": [str(w.message) for w in caught]}
     else:
         result = target(*request["args"], **request["kwargs"])
-    display({MIME: encode(result)}, raw=True)
+    text = encode(result)
+    if _sinks:
+        _sinks[-1](text)
+    else:
+        from IPython.display import display
+        display({MIME: text}, raw=True)
 
 
 def request_source(name, call, args=(), kwargs=None, capture_warnings=False):
@@ -184,3 +202,88 @@ class FunctionProxy:
 
     def __repr__(self):
         return f"<student function {self.name}>"
+
+
+# --- comparing a student's result with the reference ------------------------------------
+
+_KINDS = {"f": ("numbers", "fiu"), "i": ("integers", "iu"), "u": ("integers", "iu"), "b": ("booleans", "b")}
+
+
+def _describe_shape(shape):
+    return "a single number" if shape == () else f"an array of shape {tuple(shape)}"
+
+
+def _got_array(what, got):
+    if got is None:
+        raise AssertionError(f"{what}: expected a result, got None (does your function return it?)")
+    if isinstance(got, (dict, str)):
+        raise AssertionError(f"{what}: expected numbers, got a {type(got).__name__}")
+    try:
+        array = np.asarray(got)
+    except (ValueError, TypeError):
+        raise AssertionError(f"{what}: expected an array of numbers, got a nested list of uneven lengths") from None
+    if array.dtype.kind not in "biuf":
+        raise AssertionError(f"{what}: expected numbers, got values that are not numbers")
+    return array
+
+
+def _assert_exact_ints(what, got, expected, hint):
+    """Python integers of any size (counts that overflow int64), one or a list."""
+    hint = f"; {hint}" if hint else ""
+    if isinstance(expected, int):
+        if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
+            raise AssertionError(f"{what}: expected an integer, got {type(got).__name__}{hint}")
+        assert int(got) == expected, f"{what}: wrong value{hint}"
+        return
+    if not isinstance(got, (list, tuple, np.ndarray)) or len(got) != len(expected):
+        n = len(got) if isinstance(got, (list, tuple, np.ndarray)) else None
+        raise AssertionError(f"{what}: expected {len(expected)} integers, got "
+                             + (f"{n}" if n is not None else f"a {type(got).__name__}") + hint)
+    for i, (mine, ref) in enumerate(zip(got, expected)):
+        _assert_exact_ints(f"{what}, entry {i}", mine, ref, hint[2:])
+
+
+def assert_close(what, got, expected, rtol=1e-9, atol=1e-12, hint=""):
+    """The comparison every hidden test uses: `got` (the student's result) against `expected`
+    (the reference), in this order:
+
+      shape      exact: an array of shape (0, 3) is not a (5, 3) answer;
+      kind       floats expected: real numbers (float or int, not bool); integers expected:
+                 integers (compared exactly, tolerances ignored); booleans expected: booleans;
+      finiteness where the reference is finite, the result must be; nan/inf must match;
+      values     |got - expected| <= atol + rtol |expected| everywhere.
+
+    A failure raises AssertionError whose message names `what` and the kind of mismatch,
+    never the hidden inputs or the reference values; `hint`, if given, is appended."""
+    if isinstance(expected, int) and not isinstance(expected, bool) or (
+            isinstance(expected, (list, tuple)) and expected and all(
+                isinstance(e, int) and not isinstance(e, bool) for e in expected)):
+        return _assert_exact_ints(what, got, list(expected) if isinstance(expected, tuple) else expected, hint)
+    expected = np.asarray(expected)
+    array = _got_array(what, got)
+    if array.shape != expected.shape:
+        raise AssertionError(f"{what}: expected {_describe_shape(expected.shape)}, got {_describe_shape(array.shape)}"
+                             + (f"; {hint}" if hint else ""))
+    wanted, allowed = _KINDS[expected.dtype.kind]
+    if array.dtype.kind not in allowed:
+        raise AssertionError(f"{what}: expected {wanted}, got {_KINDS[array.dtype.kind][0]} (dtype {array.dtype})")
+    if expected.dtype.kind in "iub":
+        wrong = array != expected
+    else:
+        array = array.astype(float)
+        finite = np.isfinite(expected)
+        bad = finite & ~np.isfinite(array)
+        if bad.any():
+            raise AssertionError(f"{what}: {int(bad.sum())} of {bad.size} entries are nan or inf, "
+                                 "where finite values are expected")
+        wrong = ~np.isclose(array, expected, rtol=rtol, atol=atol, equal_nan=True)
+    if wrong.any():
+        first = tuple(int(i) for i in np.argwhere(wrong)[0])
+        detail = f"wrong values at {int(wrong.sum())} of {wrong.size} entries"
+        if expected.shape:
+            detail += f", the first at index {first if len(first) > 1 else first[0]}"
+        if expected.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):
+                error = np.nanmax(np.where(wrong, np.abs(array - expected), 0.0))
+            detail += f" (largest error {error:.2g}; tolerance {atol:g} + {rtol:g} |expected|)"
+        raise AssertionError(f"{what}: {detail}" + (f"; {hint}" if hint else ""))
