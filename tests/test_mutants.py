@@ -11,9 +11,10 @@ import nbformat
 import pytest
 
 from grading_helpers import submit
-from nnlearn.grading.exercises import MIN_MUTANTS, cell_info, stub_answer, validate
+from nnlearn.grading.exercises import cell_info, stub_answer, validate
 from nnlearn.grading.grade import grade_submission
 from nnlearn.grading.mutants import audit, judge_in_process, mutants, passes_public_tests
+from nnlearn.grading.rules import MIN_MUTANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.stem for p in (ROOT / "solutions").glob("*.ipynb"))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import nbformat
 
 from . import judge
-from .exercises import assignment_info, cell_info
+from .rules import assignment_info, cell_info
 from .grade import ExerciseResult
 from .runner import Judge, plan
 from .text import short

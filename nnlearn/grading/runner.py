@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import judge
-from .exercises import cell_info
+from .rules import cell_info
 from .text import short
 
 NOT_RUN = "not run"
