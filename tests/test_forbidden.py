@@ -409,26 +409,35 @@ def test_messages_are_short_and_printable():
     assert found["1.2"].isprintable() and len(found["1.2"]) < 300
 
 
-def test_reference_solutions_use_nothing_they_forbid():
-    lists = 0
+def test_reference_solutions_and_their_mutants_use_nothing_they_forbid():
+    """The reference answers and the known-wrong answers beside them (honest mistakes) are
+    never refused; importing each exercise's first forbidden name instead always is."""
+    lists = mutants = 0
     for path in sorted((ROOT / "solutions").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        answers = {}
+        answers, wrong = {}, []
         for cell in nb.cells:
             info = cell.metadata.get("nnlearn", {})
             if info.get("role") == "answer":
                 answers.setdefault(info["exercise"], []).append(cell.source)
+            elif info.get("role") == "mutant":
+                wrong.append((info["exercise"], cell.source))
         setup, exercises = plan(nb, answers)
         forbidden = {ex: spec.get("forbidden", []) for ex, spec in nb.metadata["nnlearn"]["exercises"].items()}
         lists += sum(bool(v) for v in forbidden.values())
+
+        def replaced(ex, source):
+            return [(e.id, [source] if e.id == ex else e.answers) for e in exercises]
+
         assert violations(setup, [(e.id, e.answers) for e in exercises], forbidden) == {}, path.name
-        # the defence is live: importing each exercise's first forbidden name is refused
+        for ex, source in wrong:
+            assert violations(setup, replaced(ex, source), {ex: forbidden[ex]}) == {}, (path.name, ex, source)
+        mutants += len(wrong)
         for ex, names in forbidden.items():
             if names:
                 module, _, name = names[0].rpartition(".")
-                cheat = [(e.id, [f"from {module} import {name}\n"] if e.id == ex else e.answers) for e in exercises]
-                assert ex in violations(setup, cheat, forbidden), (path.name, ex)
-    assert lists > 0
+                assert ex in violations(setup, replaced(ex, f"from {module} import {name}\n"), {ex: names}), ex
+    assert lists > 0 and mutants > 0
 
 
 # --- end to end, through the grader and a real kernel -------------------------------------

@@ -11,7 +11,12 @@ are looked up only in modules already loaded, in the course package and in the m
 forbidden names themselves name, never by importing what a student wrote. Code the analysis
 cannot follow (eval, getattr with a computed name, globals(), importlib, ...) counts as use.
 Names the setup binds stay usable though they sit under a forbidden module, unless the bound
-name itself is forbidden.
+name itself is forbidden. A forbidden method (`torch.Tensor.sigmoid`) is matched by name on a
+value whose provenance includes its package (`torch.as_tensor(v).sigmoid()`), types being unknown.
+
+Limits: constant strings are not folded (`getattr(m, "a" + "b")` counts as dynamic), and a module
+file the notebook writes under the name of an installed package it has not imported yet is only
+kept out if the kernel has no writable folder on sys.path (`python -P`).
 """
 import functools
 import importlib
