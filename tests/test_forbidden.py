@@ -509,3 +509,14 @@ def test_grader_gives_nothing_for_an_answer_that_imports_the_reference(tmp_path)
     # positive control: without the list the same answer earns full points
     control = grade_submission(path, tmp_path / "no_rules", cell_timeout=20)
     assert control.points == 3, [(r.id, r.message) for r in control.exercises]
+
+
+def test_a_failure_of_the_analysis_refuses_instead_of_letting_the_answer_through(monkeypatch):
+    import nnlearn.grading.forbidden as forbidden
+
+    def broken(cells):
+        raise RecursionError("deep")
+
+    monkeypatch.setattr(forbidden, "Analysis", broken)
+    found = refused(("1.1", "x = 1\n"), ("1.2", OWN))
+    assert set(found) == {"1.2"} and "please tell your instructor" in found["1.2"]
