@@ -17,6 +17,7 @@ import nbformat
 
 from .exercises import assignment_info, cell_info
 from .files import FileRefused, bad_assignment_name, instructor_notebooks, read_submission
+from .forbidden import violations
 from .kernel import KernelSession
 from .runner import Judge, plan
 from .sandbox import Limits, probe_isolation
@@ -170,8 +171,11 @@ def grade_submission(path, solutions_dir="solutions", assignment=None, cell_time
         return report
 
     setup, exercises = plan(instructor, answer_cells(submission, instructor))
+    # answers that use a name their exercise forbids earn nothing (their cells still run)
+    refused = violations(setup, [(e.id, e.answers) for e in exercises],
+                         {ex: spec.get("forbidden", []) for ex, spec in meta["exercises"].items()})
     with KernelSession(limits or Limits(), isolation=isolation) as session:
-        runner = Judge(session, setup, exercises, cell_timeout, start + total_timeout, seed=seed)
+        runner = Judge(session, setup, exercises, cell_timeout, start + total_timeout, seed=seed, refused=refused)
         report.seed = str(runner.seed)
         runner.grade_all(results)
         report.status = runner.status
