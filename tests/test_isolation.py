@@ -283,3 +283,11 @@ def test_replay_after_a_kernel_death_stays_within_the_submission_timeout(student
     assert roomy.seconds > 6                                          # ... which re-ran the slow cell
     tight = grade_submission(path, ROOT / "solutions", total_timeout=5)
     assert tight.seconds < 5 + 3, tight.seconds
+
+
+def test_decoding_a_result_has_a_memory_bound():
+    assert judge.decode(judge.encode([[1.5, 2]] * 1000)) == [[1.5, 2]] * 1000      # control: nested data decodes
+    with pytest.raises(ValueError, match="more than"):
+        judge.decode("[" + ",".join(["[]"] * (judge.MAX_CONTAINERS * 3)) + "]")
+    with pytest.raises(ValueError, match="larger than"):
+        judge.decode(" " * (judge.MAX_PAYLOAD_BYTES + 1))

@@ -19,7 +19,7 @@ import json
 import numpy as np
 
 MIME = "application/x-nnlearn-result+json"
-MAX_PAYLOAD_BYTES = 64 << 20
+MAX_PAYLOAD_BYTES = 16 << 20   # a result from the kernel (an 8 MB float64 array is ~11 MB here)
 _DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
            "float16", "float32", "float64"}
 
@@ -90,9 +90,16 @@ def encode(value):
     return json.dumps(to_plain(value))
 
 
+MAX_CONTAINERS = 100_000       # lists, tuples and dicts in one result: arrays travel as bytes
+
+
 def decode(text):
+    """The value of a payload, within a memory bound: at most MAX_PAYLOAD_BYTES of text and
+    MAX_CONTAINERS containers (a million empty lists would cost the grader far more than their text)."""
     if len(text) > MAX_PAYLOAD_BYTES:
         raise ValueError(f"result larger than {MAX_PAYLOAD_BYTES >> 20} MB")
+    if text.count("[") + text.count("{") > 2 * MAX_CONTAINERS:   # each tagged value is a {...}
+        raise ValueError(f"result with more than {MAX_CONTAINERS} lists, tuples or dicts")
     return from_plain(json.loads(text))
 
 
