@@ -291,3 +291,12 @@ def test_decoding_a_result_has_a_memory_bound():
         judge.decode("[" + ",".join(["[]"] * (judge.MAX_CONTAINERS * 3)) + "]")
     with pytest.raises(ValueError, match="larger than"):
         judge.decode(" " * (judge.MAX_PAYLOAD_BYTES + 1))
+
+
+def test_modules_written_by_the_student_are_not_importable(isolated):
+    with KernelSession() as session:
+        assert session.run("open('shadowmod.py', 'w').write('VALUE = 42')", 10).ok
+        assert value(session, "open('shadowmod.py').read()") == "VALUE = 42"     # control: it is there
+        result = session.run("import shadowmod", 10)
+        assert not result.ok and result.ename == "ModuleNotFoundError", result
+        assert "" not in value(session, "__import__('sys').path")

@@ -153,7 +153,8 @@ def bwrap_argv(kernel_dir, command):
 
 def kernel_argv(kernel_dir, limits, isolation, uid=None, cgroup=None):
     """The command line that starts a sandboxed ipykernel; {connection_file} is filled in by jupyter_client."""
-    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    # -P: the working folder, which the student writes, is never on the import path
+    kernel = [sys.executable, "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     if isolation.sandbox == "bubblewrap":
         kernel = bwrap_argv(kernel_dir, kernel)
         if uid is not None:
