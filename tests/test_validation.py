@@ -34,6 +34,7 @@ import nnlearn
 from nnlearn import activations, autograd, backprop, linear, losses, mlp, optim, perceptron, playground, training
 from nnlearn import diagnostics, init
 from nnlearn import calibration, output_layers, regression_losses
+from nnlearn import generalization, regularization
 from nnlearn import data as data_module
 
 matplotlib.use("Agg")
@@ -476,6 +477,52 @@ ROWS = {
                  "marker": "o-"},
         cases=[("type", "ax", None), ("empty", "values", {}), ("shape", "values", {"a": np.ones((2, 2))})],
         fine={("ylabel", "unknown"): "a label is free text", ("title", "unknown"): "a title is free text"}),
+    # --- regularization and generalization (chapter 8) ---
+    **{f"regularization.{name}": Row(lambda: {"W": floats(3, 4), "lam": 0.1},
+                                     fine={("W", "shape"): "weights of any shape", ("W", "empty"): "no weights, no penalty",
+                                           ("lam", "zero"): "lam = 0 is no regularization"})
+       for name in ["l2_penalty", "l2_gradient", "l1_penalty", "l1_subgradient"]},
+    "regularization.soft_threshold": Row(lambda: {"W": floats(3, 4), "t": 0.1},
+                                         fine={("W", "shape"): "weights of any shape", ("W", "empty"): "no weights",
+                                               ("t", "zero"): "t = 0 is the identity"}),
+    "regularization.sgd_weight_decay_step": Row(lambda: {"W": floats(3, 4), "grad": floats(3, 4, seed=1), "lr": 0.1,
+                                                         "lam": 0.01},
+                                                fine={("lam", "zero"): "plain SGD"}),
+    "regularization.max_norm": Row(lambda: {"W": floats(3, 4), "c": 1.0}),
+    "regularization.dropout_mask": Row(lambda: {"shape": (3, 4), "p": 0.5, "rng": rng(), "dtype": np.float32},
+                                       cases=[("type", "shape", [3, 4]), ("range", "p", 1.0)],
+                                       fine={("p", "zero"): "p = 0 keeps every unit"}),
+    "regularization.dropout_forward": Row(lambda: {"H": floats(3, 4), "p": 0.5, "rng": rng(), "train": True},
+                                          cases=[("range", "p", 1.0)],
+                                          fine={("H", "shape"): "activations of any shape",
+                                                ("p", "zero"): "p = 0 keeps every unit"}),
+    "regularization.dropout_backward": Row(lambda: {"dOut": floats(3, 4), "mask": np.full((3, 4), 2.0)},
+                                           cases=[("shape", "mask", np.ones((4, 3)))]),
+    "regularization.ridge_solution": Row(lambda: {"X": floats(6, 2), "y": floats(6, seed=1), "lam": 0.1},
+                                         cases=[("length", "y", floats(5, seed=1))],
+                                         fine={("lam", "zero"): "least squares"}),
+    "regularization.conv2d_as_matrix": Row(lambda: {"kernel": floats(2, 2), "height": 4, "width": 3},
+                                           cases=[("range", "height", 1)]),
+    "generalization.train_val_test_split": Row(
+        lambda: {"X": floats(10, 2), "y": np.arange(10), "val_fraction": 0.2, "test_fraction": 0.2, "rng": rng()},
+        cases=[("length", "y", np.arange(9)), ("range", "val_fraction", 0.9)],
+        fine={("X", "shape"): "examples of any shape", ("y", "shape"): "targets of any shape",
+              ("y", "float"): "float targets"}),
+    "generalization.kfold_indices": Row(lambda: {"n": 10, "k": 3, "rng": rng()}, cases=[("range", "k", 11)]),
+    "generalization.EarlyStopping": Row(lambda: {"patience": 2, "min_delta": 0.01},
+                                        fine={("min_delta", "zero"): "any decrease improves"}),
+    "generalization.EarlyStopping.update": Row(
+        lambda: {"loss": 0.5, "state": floats(2)}, call=generalization.EarlyStopping(2).update,
+        fine={("state", "*"): "any state is copied as it is", ("loss", "zero"): "a loss may be 0",
+              ("loss", "negative"): "a loss may be negative (a log-density)"}),
+    "generalization.ensemble_average": Row(lambda: {"probabilities": rng(1).dirichlet(np.ones(3), size=(2, 4))},
+                                           cases=[("range", "probabilities", np.full((2, 4, 3), 0.5))]),
+    "generalization.polynomial_features": Row(lambda: {"x": floats(5), "degree": 3}),
+    "generalization.bias_variance": Row(lambda: {"predictions": floats(4, 3), "target": floats(3, seed=1)}),
+    "generalization.augment_images": Row(lambda: {"images": floats(2, 6, 6), "rng": rng(), "max_shift": 1,
+                                                  "max_angle": 10.0},
+                                         cases=[("range", "max_angle", 200.0)],
+                                         fine={("max_shift", "zero"): "no shift", ("max_angle", "zero"): "no rotation"}),
 }
 
 EXEMPT = {   # public callables with nothing to check, and why
