@@ -18,6 +18,7 @@ import io
 import itertools
 import json
 import math
+from urllib.parse import quote
 
 import numpy as np
 
@@ -122,12 +123,18 @@ def _render(draw, kwargs, fmt, dpi):
     new = [n for n in plt.get_fignums() if n not in before]
     if not new:
         raise ValueError(f"playground: {getattr(draw, '__name__', 'draw')}(**{kwargs}) drew no matplotlib figure")
+    figure = plt.figure(new[-1])
     buffer = io.BytesIO()
-    plt.figure(new[-1]).savefig(buffer, format=fmt, dpi=dpi)
+    if fmt == "svg":   # deterministic ids, no date; percent-encoded text compresses well (base64 does not)
+        with plt.rc_context({"svg.hashsalt": "nnlearn-playground"}):
+            figure.savefig(buffer, format="svg", metadata={"Date": None})
+        uri = "data:image/svg+xml;charset=utf-8," + quote(buffer.getvalue().decode("utf-8"), safe="/:=;,.-_()'")
+    else:
+        figure.savefig(buffer, format=fmt, dpi=dpi)
+        uri = f"data:image/{fmt};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
     for n in new:
         plt.close(n)
-    mime = "image/svg+xml" if fmt == "svg" else f"image/{fmt}"
-    return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
+    return uri
 
 
 def static_html(draw, widgets, frames=None, max_frames=MAX_FRAMES, fmt="png", dpi=80):

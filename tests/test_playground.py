@@ -88,7 +88,10 @@ def test_no_network_in_the_page_and_svg_frames():
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", page)
     assert "http" not in re.search(r"<script>(.*?)</script>", page, re.S).group(1)
     images = page_data(page)["images"]
-    assert len(images) == 4 and all(uri.startswith("data:image/svg+xml;base64,") for uri in images)
+    assert len(images) == 4 and all(uri.startswith("data:image/svg+xml;charset=utf-8,%3C") for uri in images)
+    assert not any(c in uri for uri in images for c in '"<># ')    # safe in an attribute and a URL
+    again = pg.static_html(draw, live.kwargs_widgets, frames={"x": [0.5], "n": [1, 2]}, fmt="svg")
+    assert again == page                                                # deterministic: same ids, no date
 
 
 def test_errors_name_the_problem():
