@@ -35,6 +35,7 @@ from nnlearn import activations, autograd, backprop, linear, losses, mlp, optim,
 from nnlearn import diagnostics, init
 from nnlearn import calibration, output_layers, regression_losses
 from nnlearn import generalization, regularization
+from nnlearn import bayesopt, genetic, search
 from nnlearn import data as data_module
 
 matplotlib.use("Agg")
@@ -523,6 +524,65 @@ ROWS = {
                                                   "max_angle": 10.0},
                                          cases=[("range", "max_angle", 200.0)],
                                          fine={("max_shift", "zero"): "no shift", ("max_angle", "zero"): "no rotation"}),
+    # --- chapter 9: hyperparameter search ---
+    "search.log_uniform": Row(lambda: {"low": 1e-3, "high": 1e-1, "size": 5, "rng": rng()},
+                              cases=[("range", "high", 1e-4)]),                        # high below low
+    "search.grid_points": Row(lambda: {"levels": 3, "d": 2}),
+    "search.hyperband_schedule": Row(lambda: {"R": 81, "eta": 3}, cases=[("range", "R", 0.5), ("range", "eta", 1)],
+                                     fine={("R", "fraction"): "a budget may be any real number >= 1"}),
+    "search.successive_halving": Row(
+        lambda: {"evaluate": lambda ids, b: ids / b, "ids": np.arange(9), "r": 1.0, "eta": 3, "n_rungs": 2}),
+    "search.hyperband": Row(lambda: {"sample": lambda n: np.arange(n), "evaluate": lambda ids, b: ids / b, "R": 9,
+                                     "eta": 3},
+                            fine={("R", "fraction"): "a budget may be any real number >= 1"}),
+    "search.best_so_far": Row(
+        lambda: {"ids": np.array([0, 1, 0]), "budgets": np.array([1.0, 1.0, 3.0]), "losses": np.array([0.5, 0.4, 0.3]),
+                 "R": 3.0, "resume": False},
+        cases=[("length", "losses", np.array([0.5, 0.4]))],
+        fine={("losses", "inf"): "a diverged run has an infinite loss"}),
+    "search.toy_true_loss": Row(lambda: {"U": floats(5, 4), "center": np.full(4, 0.5),
+                                         "weights": np.array([1.0, 0.5, 0.02, 0.02])},
+                                cases=[("negative", "weights", np.array([1.0, -0.5, 0.0, 0.0]))]),
+    "search.toy_loss": Row(lambda: {"U": floats(5, 4), "budget": 9.0, "center": np.full(4, 0.5),
+                                    "weights": np.array([1.0, 0.5, 0.02, 0.02]), "R": 81.0, "rng": rng(), "noise": 0.1},
+                           cases=[("range", "R", 3.0)],                                  # R below the budget
+                           fine={("noise", "zero"): "noise-free learning curves"}),
+    "bayesopt.rbf_kernel": Row(lambda: {"A": floats(3, 2), "B": floats(4, 2, seed=1), "length_scale": 0.2,
+                                        "variance": 1.0}),
+    "bayesopt.gp_posterior": Row(
+        lambda: {"X": floats(5, 2), "y": floats(5, seed=1), "X_star": floats(3, 2, seed=2), "length_scale": 0.5,
+                 "variance": 1.0, "noise": 1e-3},
+        cases=[("length", "y", floats(4))], fine={("noise", "zero"): "noise-free observations"}),
+    "bayesopt.expected_improvement": Row(
+        lambda: {"mu": floats(3), "sigma": np.array([0.5, 0.0, 2.0]), "best": 0.1, "xi": 0.01},
+        cases=[("negative", "sigma", np.array([0.5, -1.0, 2.0]))],
+        fine={("best", "zero"): "any real best loss", ("best", "negative"): "any real best loss",
+              ("xi", "zero"): "no margin"}),
+    "bayesopt.fit_gp": Row(lambda: {"X": floats(5, 2), "y": floats(5, seed=1), "noise": 1e-4},
+                           cases=[("length", "y", floats(4))]),
+    "bayesopt.bayes_opt": Row(
+        lambda: {"objective": lambda u: float(u.sum()), "d": 2, "n_init": 2, "n_iter": 1, "rng": rng(),
+                 "n_candidates": 20, "noise": 1e-4},
+        fine={("n_iter", "zero"): "the random start alone"}),
+    "genetic.next_generation": Row(
+        lambda: {"population": floats(4, 2), "losses": floats(4, seed=1), "n_elite": 0,
+                 "tournaments": rng().integers(0, 4, size=(4, 2, 2)), "masks": np.ones((4, 2), bool),
+                 "noise": floats(4, 2, seed=2)},
+        cases=[("dtype", "masks", np.ones((4, 2))), ("shape", "masks", np.ones((4, 3), bool)),
+               ("range", "tournaments", np.full((4, 2, 2), 4)), ("range", "n_elite", 5)],
+        fine={("n_elite", "zero"): "no elitism", ("losses", "inf"): "a diverged run has an infinite loss"}),
+    "genetic.ga_generation": Row(
+        lambda: {"population": floats(4, 2), "losses": floats(4, seed=1), "rng": rng(), "n_elite": 1,
+                 "tournament_size": 2, "mutation_rate": 0.2, "mutation_scale": 0.1},
+        cases=[("range", "mutation_rate", 1.5), ("range", "n_elite", 5)],
+        fine={("n_elite", "zero"): "no elitism", ("mutation_rate", "zero"): "no mutation",
+              ("mutation_scale", "zero"): "no mutation", ("losses", "inf"): "a diverged run has an infinite loss"}),
+    "genetic.genetic_search": Row(
+        lambda: {"objective": lambda u: float(u.sum()), "d": 2, "pop_size": 3, "n_generations": 1, "rng": rng(),
+                 "n_elite": 1, "tournament_size": 2, "mutation_rate": 0.2, "mutation_scale": 0.1},
+        cases=[("range", "n_elite", 4)],
+        fine={("n_generations", "zero"): "the random start alone", ("n_elite", "zero"): "no elitism",
+              ("mutation_rate", "zero"): "no mutation", ("mutation_scale", "zero"): "no mutation"}),
 }
 
 EXEMPT = {   # public callables with nothing to check, and why
