@@ -91,20 +91,24 @@ def bias_variance(predictions, target):
 
 def augment_images(images, rng, max_shift=2, max_angle=10.0):
     """Each image (n, h, w) shifted by whole pixels in [-max_shift, max_shift] along both axes and
-    rotated by an angle in [-max_angle, max_angle] degrees (bilinear, zero padding), at random."""
-    from scipy.ndimage import affine_transform
+    rotated by an angle in [-max_angle, max_angle] degrees about its centre (bilinear, zero
+    padding), at random; one batched torch grid_sample for the whole stack."""
+    import torch
+    import torch.nn.functional as F
 
     X = check_array("images", images, ndim=3)
     rng = check_rng("rng", rng)
     max_shift = check_number("max_shift", max_shift, low=0, integer=True)
     max_angle = check_number("max_angle", max_angle, low=0, high=180)
-    out = np.empty_like(X)
-    centre = (np.array(X.shape[1:]) - 1) / 2
-    for i, image in enumerate(X):
-        angle = np.deg2rad(rng.uniform(-max_angle, max_angle))
-        shift = rng.integers(-max_shift, max_shift + 1, size=2)
-        R = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-        offset = centre - R @ (centre + shift)          # output pixel q reads input R (q - shift - c) + c
-        out[i] = affine_transform(image, R, offset=offset, order=1, mode="constant", cval=0.0)
-    return out
-
+    n, h, w = X.shape
+    angle = np.deg2rad(rng.uniform(-max_angle, max_angle, size=n))
+    shift = rng.integers(-max_shift, max_shift + 1, size=(n, 2)).astype(np.float64)     # (dx, dy) in pixels
+    R = np.stack([np.stack([np.cos(angle), -np.sin(angle)], -1), np.stack([np.sin(angle), np.cos(angle)], -1)], -2)
+    D = np.diag([w / 2, h / 2])                          # normalised (x, y) -> centred pixels
+    Dinv = np.diag([2 / w, 2 / h])
+    # output pixel q reads the input at R (q - shift): in normalised coordinates Dinv R (D q - shift)
+    theta = np.concatenate([Dinv @ R @ D, (-Dinv @ R @ shift[:, :, None])], axis=2)
+    grid = F.affine_grid(torch.as_tensor(theta), (n, 1, h, w), align_corners=False)
+    out = F.grid_sample(torch.as_tensor(X, dtype=torch.float64)[:, None], grid, mode="bilinear",
+                        padding_mode="zeros", align_corners=False)
+    return out[:, 0].numpy().astype(X.dtype)

@@ -34,7 +34,7 @@ import nnlearn
 from nnlearn import activations, autograd, backprop, linear, losses, mlp, optim, perceptron, playground, training
 from nnlearn import diagnostics, init
 from nnlearn import calibration, output_layers, regression_losses
-from nnlearn import generalization, regularization
+from nnlearn import generalization, regularization, regularized_fit
 from nnlearn import bayesopt, genetic, search
 from nnlearn import data as data_module
 
@@ -520,6 +520,14 @@ ROWS = {
                                            cases=[("range", "probabilities", np.full((2, 4, 3), 0.5))]),
     "generalization.polynomial_features": Row(lambda: {"x": floats(5), "degree": 3}),
     "generalization.bias_variance": Row(lambda: {"predictions": floats(4, 3), "target": floats(3, seed=1)}),
+    "regularized_fit.fit_regularized": Row(
+        lambda: {"model": torch.nn.Linear(3, 2).double(), "X": floats(6, 3), "y": np.array([0, 1] * 3),
+                 "X_val": floats(4, 3, seed=1), "y_val": np.array([0, 1, 1, 0]), "epochs": 1, "lr": 0.01,
+                 "batch_size": 2, "seed": 0, "weight_decay": 0.01, "l1": 0.001, "label_smoothing": 0.1,
+                 "augment": lambda X, r: X, "patience": 1, "progress": False},
+        cases=[("length", "y", np.array([0, 1])), ("length", "y_val", np.array([0, 1]))],
+        fine={("seed", "zero"): "seed 0 is a seed", ("weight_decay", "zero"): "no decay", ("l1", "zero"): "no L1",
+              ("label_smoothing", "zero"): "no smoothing"}),
     "generalization.augment_images": Row(lambda: {"images": floats(2, 6, 6), "rng": rng(), "max_shift": 1,
                                                   "max_angle": 10.0},
                                          cases=[("range", "max_angle", 200.0)],
