@@ -63,8 +63,9 @@ def plot_reliability_diagram(ax, P, y, n_bins=15, title=None):
     width, centers, used = np.diff(bins.edges), bins.edges[:-1] + np.diff(bins.edges) / 2, bins.count > 0
     ax.bar(centers[used], bins.accuracy[used], width=width[used], edgecolor="k", color="C0", alpha=0.8,
            label=f"accuracy per bin (ECE = {ece:.3f})")
-    ax.bar(centers[used], bins.confidence[used] - bins.accuracy[used], bottom=bins.accuracy[used],
-           width=width[used], color="C3", alpha=0.3, hatch="//", label="gap to the mean confidence")
+    low = np.minimum(bins.accuracy[used], bins.confidence[used])
+    ax.bar(centers[used], np.abs(bins.confidence[used] - bins.accuracy[used]), bottom=low, width=width[used],
+           facecolor="none", edgecolor="C3", hatch="//", label="gap to the mean confidence")
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
