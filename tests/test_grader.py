@@ -216,3 +216,14 @@ def test_without_isolation_the_grader_still_works(root, student, solution, tmp_p
     assert report.points == 5 and report.isolation == plain.summary()
     full = grade_submission(root / "solutions" / "ch01_perceptron.ipynb", root / "solutions", isolation=plain)
     assert full.points == 10
+
+
+def test_a_seed_repeats_a_grading(root, tmp_path):
+    notebook = root / "solutions" / "ch01_perceptron.ipynb"
+    reports = []
+    for run in ("a", "b"):
+        assert main([str(notebook), "--solutions", str(root / "solutions"), "--output", str(tmp_path / run),
+                     "--seed", "12345", "--no-progress"]) == 0
+        reports.append(json.loads((tmp_path / run / "reports" / "ch01_perceptron.json").read_text()))
+    assert reports[0]["seed"] == reports[1]["seed"] == "12345"
+    assert reports[0]["points"] == reports[0]["max_points"]

@@ -257,7 +257,10 @@ def build_parser():
     parser.add_argument("--shard", type=parse_shard, help="grade only part i of n of the folder (1-based, by file name)")
     parser.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell or call")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TOTAL_TIMEOUT, help="seconds per submission")
-    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="address space of a kernel")
+    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
+                        help="memory of a submission's kernel and all it starts, in MB")
+    parser.add_argument("--seed", type=int, help="seed of the hidden tests' random inputs, to repeat a grading "
+                                       "(default: fresh for every submission; each report records its seed)")
     parser.add_argument("--gradescope", metavar="RESULTS_JSON", help="also write Gradescope's results.json (one file)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -274,7 +277,7 @@ def main(argv=None):
         return 2
     options = {"solutions_dir": str(Path(args.solutions).resolve()), "assignment": args.assignment,
                "cell_timeout": args.cell_timeout, "total_timeout": args.timeout,
-               "limits": Limits(memory_mb=args.memory_mb, cpu_seconds=int(args.timeout) + 60)}
+               "limits": Limits(memory_mb=args.memory_mb, cpu_seconds=int(args.timeout) + 60), "seed": args.seed}
     out_dir = Path(args.output) if args.output else (target if target.is_dir() else target.parent) / "grades"
     batch = Batch(out_dir, args.solutions, options)
     try:
