@@ -69,11 +69,13 @@ def check_agreement(widths, dtype, batch_size, lr, seed):
 
 
 def time_per_step(widths, dtype, batch_size, steps, repeats, threads, lr=0.05, seed=0):
-    """(numpy seconds, torch seconds) per SGD step: the best of `repeats` alternating runs."""
+    """{"numpy": (wall, cpu), "torch": (wall, cpu)} seconds per SGD step, each the best of `repeats`
+    alternating runs. cpu is the process's CPU time: on a busy machine it still measures the work
+    of a one-thread run (waiting for a core is not counted), while wall time measures speed."""
     X, labels, Y, weights, biases = problem(widths, dtype, batch_size, steps, seed)
     runs = {"numpy": lambda: numpy_steps(X, Y, weights, biases, batch_size, lr, seed),
             "torch": lambda: torch_steps(X, labels, weights, biases, batch_size, lr, seed, dtype)}
-    best = {name: float("inf") for name in runs}
+    best = {name: [float("inf"), float("inf")] for name in runs}
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -82,23 +84,25 @@ def time_per_step(widths, dtype, batch_size, steps, repeats, threads, lr=0.05, s
                 fn()
             for _ in range(repeats):
                 for name, fn in runs.items():
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     fn()
-                    best[name] = min(best[name], (time.perf_counter() - start) / steps)
+                    wall, cpu = (time.perf_counter() - start) / steps, (time.process_time() - cpu) / steps
+                    best[name] = [min(best[name][0], wall), min(best[name][1], cpu)]
     finally:
         torch.set_num_threads(before)
-    return best["numpy"], best["torch"]
+    return best
 
 
 def blas_report():
     env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    lines = [f"environment: " + ", ".join(f"{k}={v}" if v is not None else f"{k} unset" for k, v in env.items())]
+    lines = ["environment: " + ", ".join(f"{k}={v}" if v is not None else f"{k} unset" for k, v in env.items())]
     for info in threadpool_info():
         if info["user_api"] == "blas":
             lines.append(f"numpy BLAS: {info['internal_api']} {info.get('version')}, kernel "
-                         f"{info.get('architecture')}, {info['num_threads']} threads ({os.path.basename(info['filepath'])})")
-    lines.append(f"torch {torch.__version__}: MKL {torch.backends.mkl.is_available()}, "
-                 f"oneDNN {torch.backends.mkldnn.is_available()}, CPU capability {torch.backends.cpu.get_cpu_capability()}")
+                         f"{info.get('architecture')}, {info['num_threads']} threads "
+                         f"({os.path.basename(info['filepath'])})")
+    lines.append(f"torch {torch.__version__}: MKL {torch.backends.mkl.is_available()}, oneDNN "
+                 f"{torch.backends.mkldnn.is_available()}, CPU capability {torch.backends.cpu.get_cpu_capability()}")
     return "\n".join(lines)
 
 
@@ -114,16 +118,19 @@ def main():
     args = parser.parse_args()
     all_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(blas_report())
-    print(f"{args.dtype}, batch {args.batch_size}, time per SGD step (forward, backward, update), best of {args.repeats}:")
+    print(f"{args.dtype}, batch {args.batch_size}, wall time per SGD step (forward, backward, update), "
+          f"best of {args.repeats}; load average {os.getloadavg()[0]:.1f} on {all_cpus} CPUs:")
     for sizes in args.sizes:
         widths = [int(w) for w in sizes.split("-")]
         gap = check_agreement(widths, args.dtype, args.batch_size, 0.05, 1)
         for threads in args.threads:
             n = all_cpus if threads == "all" else int(threads)
-            t_np, t_torch = time_per_step(widths, args.dtype, args.batch_size, args.steps, args.repeats, n)
-            print(f"  {sizes:>18s}, {n:2d} thread{'s' if n > 1 else ' '}: numpy {1e3 * t_np:7.3f} ms, "
-                  f"torch {1e3 * t_torch:7.3f} ms, numpy / torch = {t_np / t_torch:.2f}"
-                  f"   (weights agree to {gap:.0e})")
+            best = time_per_step(widths, args.dtype, args.batch_size, args.steps, args.repeats, n)
+            (wall_np, cpu_np), (wall_torch, cpu_torch) = best["numpy"], best["torch"]
+            print(f"  {sizes:>18s}, {n:2d} thread{'s' if n > 1 else ' '}: numpy {1e3 * wall_np:7.3f} ms, "
+                  f"torch {1e3 * wall_torch:7.3f} ms, numpy / torch = {wall_np / wall_torch:.2f}"
+                  f"   (CPU time: {1e3 * cpu_np:.3f} / {1e3 * cpu_torch:.3f} ms = {cpu_np / cpu_torch:.2f}; "
+                  f"weights agree to {gap:.0e})")
 
 
 if __name__ == "__main__":

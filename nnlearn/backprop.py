@@ -23,8 +23,8 @@ import numpy as np
 from .activations import ACTIVATIONS, get_activation
 from .losses import get_loss
 from .optim import _sgd_steps, minibatches
-from .validate import (check_array, check_choice, check_layers, check_positive, check_rng, check_same_length, check_type,
-                       check_widths)
+from .validate import (check_array, check_choice, check_layers, check_positive, check_rng, check_same_length,
+                       check_type, check_widths)
 
 
 def _dense_forward(X, W, b, phi):
@@ -57,7 +57,8 @@ def dense_backward(dH, X, W, A, activation="identity"):
 
 def layer_activations(n_layers, activation="relu", output_activation="identity"):
     """[phi_1, ..., phi_L] by name: `activation` for the hidden layers, `output_activation` last."""
-    check_choice("activation", activation, ACTIVATIONS), check_choice("output_activation", output_activation, ACTIVATIONS)
+    check_choice("activation", activation, ACTIVATIONS)
+    check_choice("output_activation", output_activation, ACTIVATIONS)
     return [activation] * (check_positive("n_layers", n_layers, integer=True) - 1) + [output_activation]
 
 
@@ -84,7 +85,8 @@ def _backward(dOut, weights, cache, phis, need_dX=True):
 
 def _network(X, weights, biases, nonempty=False):
     weights, biases = check_layers(weights, biases)
-    X = check_array("X", X, shape=("n", weights[0].shape[1]), nonempty=nonempty, match=f"W_1 of shape {weights[0].shape}")
+    X = check_array("X", X, shape=("n", weights[0].shape[1]), nonempty=nonempty,
+                    match=f"W_1 of shape {weights[0].shape}")
     return X, weights, biases
 
 

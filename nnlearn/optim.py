@@ -66,7 +66,8 @@ def steepest_descent_step(grad, eps):
     grad, eps = check_array("grad", grad), check_positive("eps", eps)
     norm = np.linalg.norm(grad)
     if norm == 0:
-        raise ValueError("expected grad to be nonzero, got the zero gradient: a stationary point, no direction is downhill")
+        raise ValueError("expected grad to be nonzero, got the zero gradient: a stationary point, "
+                         "no direction is downhill")
     return -eps * grad / norm
 
 

@@ -28,13 +28,15 @@ def plot_decision_regions(ax, predict, X, y, resolution=200, padding=0.5, title=
     _axes("ax", ax), check_callable("predict", predict), _title(title)
     X, y = check_array("X", X, shape=("n", 2)), check_array("y", y, ndim=1, kind="number")
     check_same_length("X", X, "y", y)
-    resolution, padding = check_number("resolution", resolution, low=2, integer=True), check_number("padding", padding, low=0)
+    resolution = check_number("resolution", resolution, low=2, integer=True)
+    padding = check_number("padding", padding, low=0)
     x_min, y_min = X.min(axis=0) - padding
     x_max, y_max = X.max(axis=0) + padding
     xx, yy = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
     zz = np.asarray(predict(np.c_[xx.ravel(), yy.ravel()]))
     if zz.size != xx.size:
-        raise ValueError(f"expected predict to return one label per row of its ({xx.size}, 2) input, got shape {zz.shape}")
+        raise ValueError(f"expected predict to return one label per row of its ({xx.size}, 2) input, "
+                         f"got shape {zz.shape}")
     zz = zz.reshape(xx.shape)
     ax.contourf(xx, yy, zz, alpha=0.25, cmap="coolwarm")
     for label, marker in zip(np.unique(y), "os^vD"):

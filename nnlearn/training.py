@@ -181,8 +181,10 @@ def fit(model, X, y, *, epochs, lr=None, optimizer=None, batch_size=None, loss_f
         if lr is None:
             raise ValueError("give a learning rate lr or an optimizer")
         optimizer = torch.optim.SGD(model.parameters(), lr=check_positive("lr", lr))
-    elif check_type("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim optimizer or None") and lr is not None:
-        raise ValueError(f"give a learning rate lr or an optimizer, not both (got lr = {lr}; the optimizer has its own)")
+    elif check_type("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim optimizer or None") \
+            and lr is not None:
+        raise ValueError(f"give a learning rate lr or an optimizer, not both (got lr = {lr}; the optimizer "
+                         "has its own)")
     validate = X_val is not None
     n = len(X)
     batch_size = n if batch_size is None else int(batch_size)

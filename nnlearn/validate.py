@@ -120,7 +120,8 @@ def _interval(low, high, low_open, high_open):
 def check_number(name, value, *, low=None, high=None, low_open=False, high_open=False, integer=False):
     """A finite real number (an int when `integer`) in [low, high] (open ends with low_open /
     high_open); bools are refused. Returns a Python int or float, so that float32 arrays stay float32."""
-    if isinstance(value, bool) or np.ndim(value) != 0 or np.asarray(value).dtype.kind not in ("iu" if integer else "iuf"):
+    kinds = "iu" if integer else "iuf"
+    if isinstance(value, bool) or np.ndim(value) != 0 or np.asarray(value).dtype.kind not in kinds:
         raise TypeError(f"expected {name} to be {'an integer' if integer else 'a real number'}, got {describe(value)}")
     value = int(value) if integer else float(value)
     if not math.isfinite(value):
@@ -133,7 +134,9 @@ def check_number(name, value, *, low=None, high=None, low_open=False, high_open=
 
 def check_positive(name, value, integer=False):
     """A number > 0 (learning rates, step sizes) or an int >= 1 (sizes, counts)."""
-    return check_number(name, value, low=1, integer=True) if integer else check_number(name, value, low=0, low_open=True)
+    if integer:
+        return check_number(name, value, low=1, integer=True)
+    return check_number(name, value, low=0, low_open=True)
 
 
 def check_choice(name, value, choices):
@@ -189,7 +192,9 @@ def check_layers(weights, biases=None, n_in=None):
     """Weight matrices W_p (N_p, N_{p-1}) and biases b_p (N_p,) that chain into a network taking
     n_in inputs; returns them as lists of floating arrays (no copies). biases=None: weights only."""
     for name, layers in (("weights", weights), ("biases", biases)):
-        if (layers is not None or name == "weights") and (isinstance(layers, np.ndarray) or not hasattr(layers, "__len__")):
+        if layers is None and name == "biases":
+            continue
+        if isinstance(layers, np.ndarray) or not hasattr(layers, "__len__"):
             raise TypeError(f"expected {name} to be a list of arrays, one per layer, got {describe(layers)}")
     if len(weights) == 0 or (biases is not None and len(weights) != len(biases)):
         raise ValueError(f"expected weights and biases to list the same number of layers (at least one), got "
