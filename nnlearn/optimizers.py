@@ -31,9 +31,10 @@ class Optimizer:
         check_type("params", params, (list, tuple), "a list of float arrays, e.g. [W_1, W_2, b_1, b_2]")
         check_type("grads", grads, (list, tuple), "a list of gradients, one per parameter")
         if len(grads) != len(params) or not params:
-            raise ValueError(f"expected one gradient per parameter ({len(params)} parameters), got {len(grads)}")
+            raise ValueError(f"expected grads to hold one gradient per parameter ({len(params)} in params), "
+                             f"got {len(grads)}")
         if self.state and len(self.state) != len(params):
-            raise ValueError(f"expected the {len(self.state)} parameters of the first step, got {len(params)}")
+            raise ValueError(f"expected params to hold the {len(self.state)} arrays of the first step, got {len(params)}")
         for i, (p, g) in enumerate(zip(params, grads)):
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
                 raise TypeError(f"expected params[{i}] to be a float numpy array (updated in place), got {describe(p)}")

@@ -11,7 +11,13 @@ from .losses import get_loss
 from .mlp import init_parameters
 from .optim import minibatches
 from .stabilizers import clip_by_global_norm
-from .validate import check_array, check_callable, check_number, check_positive, check_rng, check_widths
+from .validate import (check_array, check_callable, check_choice, check_labels, check_number, check_positive, check_rng,
+                       check_same_length, check_type, check_widths, describe)
+
+
+def _check_optimizer(optimizer):
+    if not callable(getattr(optimizer, "step", None)):
+        raise TypeError(f"expected optimizer to be an nnlearn.optimizers optimizer, got {describe(optimizer)}")
 
 
 def step_for_step(optimizer, make_torch, widths, n_steps, rng, n=37, batch_size=8, max_norm=None,
@@ -23,9 +29,14 @@ def step_for_step(optimizer, make_torch, widths, n_steps, rng, n=37, batch_size=
     |ours - torch| over all parameters after each step, an array of n_steps numbers."""
     import torch
 
+    _check_optimizer(optimizer)
     check_callable("make_torch", make_torch)
     widths, rng = check_widths(widths), check_rng("rng", rng)
-    n_steps = check_positive("n_steps", n_steps, integer=True)
+    n_steps, n = check_positive("n_steps", n_steps, integer=True), check_positive("n", n, integer=True)
+    batch_size = check_number("batch_size", batch_size, low=1, high=n, integer=True)
+    if max_norm is not None:
+        check_positive("max_norm", max_norm)
+    activation = check_choice("activation", activation, ("tanh", "relu"))
     X, labels = rng.standard_normal((n, widths[0])), rng.integers(0, widths[-1], n)
     Y = np.eye(widths[-1])[labels]
     weights, biases = init_parameters(widths, rng)
@@ -61,8 +72,12 @@ def train_mlp(X, y, X_val, y_val, widths, optimizer, *, epochs, batch_size, rng,
     {"train_loss": mean batch loss per epoch, "val_loss", "val_accuracy": after each epoch}. A run
     whose loss becomes NaN or inf stops and reports inf."""
     widths, rng = check_widths(widths), check_rng("rng", rng)
+    _check_optimizer(optimizer)
     X, X_val = check_array("X", X, shape=("n", widths[0])), check_array("X_val", X_val, shape=("n", widths[0]))
-    y, y_val = np.asarray(y), np.asarray(y_val)
+    y, y_val = check_labels("y", y, n_classes=widths[-1]), check_labels("y_val", y_val, n_classes=widths[-1])
+    check_same_length("X", X, "y", y)
+    check_same_length("X_val", X_val, "y_val", y_val)
+    activation = check_choice("activation", activation, ("tanh", "relu"))
     epochs, batch_size = check_positive("epochs", epochs, integer=True), check_positive("batch_size", batch_size, integer=True)
     eye = np.eye(widths[-1], dtype=X.dtype)
     Y, Y_val = eye[y], eye[y_val]
@@ -98,7 +113,16 @@ def race(X, y, X_val, y_val, widths, candidates, *, sweep_epochs, epochs, batch_
     from tqdm.auto import tqdm
 
     sweep_epochs, epochs = check_positive("sweep_epochs", sweep_epochs, integer=True), check_positive("epochs", epochs, integer=True)
-    seeds = [check_number("seed", s, low=0, integer=True) for s in seeds]
+    check_type("candidates", candidates, dict, "a dict {name: (make(lr), learning rates)}")
+    if not candidates:
+        raise ValueError("expected candidates to hold at least one optimizer, got an empty dict")
+    for name, pair in candidates.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2 and callable(pair[0]) and len(pair[1]) > 0):
+            raise TypeError(f"expected candidates[{name!r}] to be a pair (make(lr), a list of learning rates), "
+                             f"got {describe(pair)}")
+    check_type("seeds", seeds, (list, tuple), "a list of seeds")
+    seeds = [check_number(f"seeds[{i}]", s, low=0, integer=True) for i, s in enumerate(seeds)]
+    check_type("progress", progress, bool, "True or False")
     jobs = sum(len(lrs) + len(seeds) for _, lrs in candidates.values())
     bar, results = tqdm(total=jobs, desc="race", disable=not progress), {}
     for name, (make, lrs) in candidates.items():

@@ -55,9 +55,8 @@ def bfgs_update(G, s, y):
     y = _vector("y", y, len(s))
     G = check_array("G", G, shape=(len(s), len(s)), match=f"s of shape {s.shape}")
     ys = check_number("y^T s", float(y @ s), low=0, low_open=True)
-    rho = 1.0 / ys
-    V = np.eye(len(s)) - rho * np.outer(y, s)
-    return V.T @ G @ V + rho * np.outer(s, s)
+    rho, Gy = 1.0 / ys, G @ y                              # multiplied out: O(n^2), not O(n^3)
+    return G + (1 + rho * (y @ Gy)) * rho * np.outer(s, s) - rho * (np.outer(s, Gy) + np.outer(Gy, s))
 
 
 def lbfgs_direction(grad, S, Y):
