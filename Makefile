@@ -4,8 +4,17 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NPM    := node_modules/.installed
 
-.PHONY: book test exercises clean system-packages datasets
+.PHONY: book test exercises clean system-packages datasets node-packages browser-packages
+
+# apt_install COMMAND,PACKAGES,NOTE: install Debian PACKAGES when COMMAND is missing, as root
+# where apt-get exists; elsewhere print NOTE.
+apt_install = command -v $(1) >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q --no-install-recommends $(2) >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $(2) >/dev/null; }; \
+	  else echo "note: $(1) is not installed: $(3)"; fi; }
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,9 +23,20 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 
-book: $(STAMP) datasets
+# The book serves its own JavaScript (MathJax 3), pinned in package-lock.json: no CDN at read time.
+node-packages:
+	@$(call apt_install,npm,nodejs npm,install Node.js and npm to build the book)
+
+$(NPM): package.json package-lock.json
+	@$(MAKE) --no-print-directory node-packages
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $(NPM)
+
+book: $(STAMP) $(NPM) datasets
 	$(BIN)/python -m nnlearn.grading.exercises --check .
+	$(BIN)/python tools/site_assets.py assets
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@$(BIN)/python tools/site_assets.py timings
 	@echo "Book built: _build/html/index.html"
 
 # The grader's sandbox needs bubblewrap (and util-linux's setpriv and unshare, on every Debian).
@@ -42,7 +62,12 @@ datasets:
 	    echo "note: apt-get could not install dataset-fashion-mnist (see README, Data)"; \
 	  else echo "note: dataset-fashion-mnist is not installed: set NNLEARN_DATA_DIR or allow downloads (see README, Data)"; fi; }
 
-test: $(STAMP) system-packages datasets
+# The site test (tests/test_site.py) drives Debian's chromium through chromium-driver.
+browser-packages:
+	@$(call apt_install,chromedriver,chromium chromium-driver,the site test is skipped (under CI=true it fails))
+
+# The book is built first: it executes the lecture notebooks (cached), and the site test reads it.
+test: $(STAMP) system-packages datasets browser-packages book
 	$(BIN)/python -m pytest
 
 exercises: $(STAMP)

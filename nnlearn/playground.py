@@ -42,7 +42,10 @@ _SCRIPT = """(function () {
     });
     img.src = data.images[data.frames[index]];
   }
-  root.querySelectorAll("[data-control]").forEach(function (c) { c.addEventListener("input", show); });
+  root.querySelectorAll("[data-control]").forEach(function (c) {
+    c.addEventListener("input", show);
+    c.addEventListener("change", show);
+  });
   show();
 })();"""
 

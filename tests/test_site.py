@@ -36,7 +36,7 @@ def _newest(path):
 
 @pytest.fixture(scope="session")
 def site():
-    index = SITE / "index.html"
+    index = SITE / "searchindex.js"                       # rewritten by every build
     if not index.exists() or index.stat().st_mtime < max(_newest(p) for p in SOURCES):
         subprocess.run(["make", "--no-print-directory", "book"], cwd=ROOT, check=True)
     return SITE
@@ -246,7 +246,8 @@ def _menus(driver, width):
 
 
 def _playgrounds(driver):
-    """Problems with the playgrounds: each control must change the figure when it moves."""
+    """Problems with the playgrounds: each control, moved step by step (at most 6 steps, from its
+    default towards its far end), must change the figure on the page."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
@@ -256,17 +257,22 @@ def _playgrounds(driver):
         for control in pg.find_elements(By.CSS_SELECTOR, "[data-control]"):
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", pg)
             before_src, before_png = img.get_attribute("src"), img.screenshot_as_png
-            if control.tag_name == "select":
-                menu = Select(control)
-                current = int(menu.first_selected_option.get_attribute("value"))
-                menu.select_by_index(1 if current == 0 else 0)
-            else:
-                at_end = control.get_attribute("value") == control.get_attribute("max")
-                control.send_keys(Keys.ARROW_LEFT if at_end else Keys.ARROW_RIGHT)
+            is_menu = control.tag_name == "select"
+            count = len(Select(control).options) if is_menu else int(control.get_attribute("max")) + 1
+            start = int(control.get_attribute("value"))
+            forward = start < count / 2
+            for step in range(1, min(6, count - 1) + 1):
+                k = start + step if forward else start - step
+                if is_menu:
+                    Select(control).select_by_index(k)
+                else:
+                    control.send_keys(Keys.ARROW_RIGHT if forward else Keys.ARROW_LEFT)
+                if img.get_attribute("src") != before_src:
+                    break
             time.sleep(0.1)
             if img.get_attribute("src") == before_src or img.screenshot_as_png == before_png:
                 problems.append(f"playground {n + 1}: moving control {control.get_attribute('data-control')} "
-                                "does not change the figure")
+                                f"does not change the figure")
     return problems
 
 

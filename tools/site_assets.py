@@ -28,6 +28,23 @@ def assets():
     shutil.copy2(source / "LICENSE", target / "LICENSE")
     version = __import__("json").loads((source / "package.json").read_text())["version"]
     print(f"MathJax {version} copied to {target.relative_to(ROOT)}")
+    favicon_ico(VENDOR.parent / "favicon.ico")
+
+
+def favicon_ico(path):
+    """/favicon.ico, which browsers ask for on pages without an icon link (the root redirect page):
+    the picture of _static/favicon.svg, drawn with Pillow."""
+    from PIL import Image, ImageDraw
+    size, scale = 32, 4
+    image = Image.new("RGBA", (size * scale,) * 2, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle([0, 0, size * scale - 1, size * scale - 1], radius=6 * scale, fill="#1f4e79")
+    nodes = {"a": (8, 9), "b": (8, 23), "h": (16, 16), "o": (24, 16)}
+    for u, v in ["ao", "bo", "ah", "bh"]:
+        draw.line([tuple(c * scale for c in nodes[u]), tuple(c * scale for c in nodes[v])], fill="white", width=2 * scale)
+    for (x, y), r in zip(nodes.values(), (3, 3, 2.5, 3)):
+        draw.ellipse([(x - r) * scale, (y - r) * scale, (x + r) * scale, (y + r) * scale], fill="white")
+    image.resize((size, size), Image.LANCZOS).save(path, sizes=[(16, 16), (32, 32)])
 
 
 def timings(cache=ROOT / "_build" / ".jupyter_cache"):
