@@ -117,19 +117,24 @@ def network_events(driver):
     return urls, failed
 
 
-def netlog_urls(path):
-    """Every URL Chromium's network stack was asked for (workers and the browser itself included)."""
+def netlog_requests(path):
+    """(url, initiator) of every request Chromium's network stack started, workers' included, or
+    None if the log is unreadable. The initiator is the origin of the page that asked for it;
+    the browser's own background requests have none ("not an origin")."""
     try:
-        text = open(path, encoding="utf-8", errors="replace").read().rstrip().rstrip(",")
-        log = json.loads(text if text.endswith("]}") else text + "]}")
-    except (OSError, ValueError):
+        text = open(path, encoding="utf-8", errors="replace").read().rstrip()
+    except OSError:
         return None
-    urls = set()
-    for event in log.get("events", []):
-        url = (event.get("params") or {}).get("url")
-        if isinstance(url, str):
-            urls.add(url)
-    return urls
+    for candidate in (text, text.rstrip(",") + "]}"):     # complete, or cut off inside "events"
+        try:
+            log = json.loads(candidate)
+            break
+        except ValueError:
+            continue
+    else:
+        return None
+    return [(event["params"]["url"], event["params"]["initiator"]) for event in log.get("events", [])
+            if isinstance((event.get("params") or {}).get("url"), str) and "initiator" in event["params"]]
 
 
 def ci():

@@ -36,7 +36,7 @@ def _newest(path):
 
 @pytest.fixture(scope="session")
 def site():
-    index = SITE / "searchindex.js"                       # rewritten by every build
+    index = SITE / ".built"                               # touched by every build (tools/sphinx_site.py)
     if not index.exists() or index.stat().st_mtime < max(_newest(p) for p in SOURCES):
         subprocess.run(["make", "--no-print-directory", "book"], cwd=ROOT, check=True)
     return SITE
@@ -184,10 +184,11 @@ def browser(tmp_path_factory):
     driver = sb.start_chromium(*found, netlog)
     yield driver
     sb.stop_chromium(driver)
-    urls = sb.netlog_urls(netlog)
-    outside = sorted(u for u in urls or () if urlsplit(u).scheme in ("http", "https", "ws", "wss")
-                     and urlsplit(u).hostname != "127.0.0.1")
-    assert not outside, "Chromium's network log has requests to other hosts:\n" + "\n".join(outside[:20])
+    requests = sb.netlog_requests(netlog)
+    from_pages = [url for url, initiator in requests or () if urlsplit(initiator).hostname == "127.0.0.1"]
+    assert from_pages, f"Chromium's network log {netlog} is missing, unreadable or has no page request"
+    outside = sorted({u for u in from_pages if urlsplit(u).hostname != "127.0.0.1"})
+    assert not outside, "pages (or their workers) asked other hosts for:\n" + "\n".join(outside[:20])
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """Build steps around `jupyter-book build` (run by `make book`).
 
   python tools/site_assets.py assets    copy the pinned MathJax 3 from node_modules/ (npm ci,
-                                        package-lock.json) into _build/vendor/_static/mathjax,
-                                        which _config.yml serves (html_extra_path): no CDN
+                                        package-lock.json) into _build/vendor/_static/mathjax and
+                                        draw _build/vendor/favicon.ico; tools/sphinx_site.py
+                                        copies them into the site: no CDN
   python tools/site_assets.py timings   print how long each notebook took to execute, from the
                                         book's execution cache, slowest first
 """
