@@ -389,6 +389,11 @@ ROWS = {
                                  cases=[("type", "cache_dir", 3)], fine={("cache_dir", "unknown"): NEW_FOLDER},
                                  runs=False),
     "device.pick_device": Row(lambda: {"verbose": False}),
+    "report.glue": Row(lambda: {"name": "ch00_value", "value": 0.5, "display": False},
+                       cases=[("format", "name", "1st value"), ("format", "name", "")],
+                       fine={("name", "unknown"): "any key of letters, digits and - _ . is a name",
+                             ("value", "type"): "any displayable value may be glued",
+                             ("value", "zero"): ANY, ("value", "negative"): ANY}),
     # --- idx, mnist: the files of MNIST-format data sets ---
     "idx.read_bytes": Row(lambda: {"path": idx_file()}, expect={("path", "unknown"): FileNotFoundError}),
     "idx.read_idx": Row(lambda: {"path": idx_file()}, expect={("path", "unknown"): FileNotFoundError}),
