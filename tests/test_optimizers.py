@@ -122,6 +122,22 @@ def test_heavy_ball_is_torch_momentum_reparametrised_for_a_constant_lr_only():
         assert np.allclose(a, b, rtol=1e-12, atol=1e-14) == same
 
 
+def test_best_heavy_ball_contracts_by_sqrt_kappa_rate():
+    """On the bowl with curvatures 1 and kappa, lr = 4 / (1 + sqrt(kappa))^2 and momentum
+    ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2 give the rate (sqrt(kappa) - 1) / (sqrt(kappa) + 1) per step
+    (both modes critically damped: |w_k| ~ k r^k), against (kappa - 1) / (kappa + 1) for the best GD."""
+    for kappa in (25.0, 100.0):
+        grad = lambda v: v * np.array([1.0, kappa])
+        r = (np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)
+        path = trajectory(O.SGD(4 / (1 + np.sqrt(kappa)) ** 2, momentum=r ** 2), grad, [1.0, 1.0], 400)
+        norms = np.linalg.norm(path, axis=1)
+        measured = (norms[400] / norms[200] * 200 / 400) ** (1 / 200)     # divide out the factor k
+        assert measured == pytest.approx(r, rel=2e-3)
+        gd = trajectory(O.SGD(2 / (1 + kappa)), grad, [1.0, 1.0], 400)
+        assert np.linalg.norm(gd[400]) / np.linalg.norm(gd[200]) == pytest.approx(((kappa - 1) / (kappa + 1)) ** 200,
+                                                                                    rel=1e-6)
+
+
 def test_torch_nesterov_iterates_are_sutskevers_look_ahead_points():
     """v <- mu v - lr grad(w + mu v), w <- w + v (Sutskever et al. 2013): theta = w + mu v follows
     torch's Nesterov SGD exactly."""
