@@ -51,7 +51,7 @@ def _canary_venv():
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nnlearn"
     venv = cache / f"colab-canary-{key}"
     python = venv / "bin" / "python"
-    if (venv / ".complete").exists():
+    if (venv / ".complete").exists() and (venv / "baseline.txt").exists():
         return venv
     shutil.rmtree(venv, ignore_errors=True)                  # an unfinished one from an interrupted run
     try:
@@ -63,6 +63,7 @@ def _canary_venv():
                                        text=True).strip()
         (Path(site) / "google" / "colab").mkdir(parents=True)
         (Path(site) / "google" / "colab" / "__init__.py").write_text(STUB)
+        (venv / "baseline.txt").write_text("\n".join(sorted(_installed(python))) + "\n")
     except subprocess.CalledProcessError as error:
         shutil.rmtree(venv, ignore_errors=True)
         message = f"could not build the Colab canary environment ({error}); the Colab canary did NOT run"
@@ -74,12 +75,25 @@ def _canary_venv():
     return venv
 
 
+def _installed(python):
+    listing = subprocess.check_output([str(python), "-m", "pip", "list", "--format=json"], text=True)
+    return {entry["name"].lower() for entry in __import__("json").loads(listing)}
+
+
+def _fresh_runtime(venv):
+    """Back to the packages Colab ships: remove what an earlier notebook installed (the course
+    package, a notebook's extra requirements), as a new Colab runtime would not have them."""
+    python = venv / "bin" / "python"
+    extra = sorted(_installed(python) - set((venv / "baseline.txt").read_text().split()))
+    if extra:
+        subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "--yes", *extra],
+                       check=True, capture_output=True)
+
+
 @pytest.fixture(scope="session")
 def colab(tmp_path_factory):
     """(venv, package copy): the canary environment, and a copy of the course package to install."""
     venv = _canary_venv()
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "uninstall", "--quiet", "--yes", "nnlearn"],
-                   check=True, capture_output=True)
     copy = tmp_path_factory.mktemp("nnlearn-src")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, copy / name)
@@ -111,6 +125,7 @@ def test_notebook_runs_as_in_colab(colab, path, tmp_path):
     from nbclient import NotebookClient
 
     venv, package = colab
+    _fresh_runtime(venv)
     nb = _as_in_colab(path, package)
     specs = KernelSpecManager(kernel_dirs=[str(venv / "share" / "jupyter" / "kernels")])
     km = KernelManager(kernel_name="colab", kernel_spec_manager=specs)

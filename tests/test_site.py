@@ -96,6 +96,16 @@ def test_no_script_or_style_from_another_host(site):
     assert not remote, "\n".join(remote)
 
 
+def test_pen_and_paper_problems_and_their_solutions_are_named_alike(site):
+    """Lecture pages number pen-and-paper problems "Problem k.n" ("Exercise k.n" is an autograded
+    exercise of a notebook); a problem's solution must not be called "Solution to Exercise k.n"."""
+    text = {p.relative_to(site).as_posix(): _text(p) for p in sorted(site.glob("book/*.html"))}
+    assert any(re.search(r"Problem \d+\.\d+", t) for t in text.values()), "no numbered problem found"
+    wrong = [f"{name}: {m.group(0)}" for name, t in text.items()
+             for m in re.finditer(r"Solution to\s*(Exercise|Problem)?\s*[\d.]*", t)]
+    assert not wrong, "\n".join(wrong)
+
+
 def test_launch_links_point_at_the_right_files(site):
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     repo = urlsplit(config["repository"]["url"]).path.strip("/").removesuffix(".git")

@@ -50,14 +50,16 @@ def favicon_ico(path):
 
 def timings(cache=ROOT / "_build" / ".jupyter_cache"):
     from jupyter_cache import get_cache
-    rows = []
+    latest = {}                                   # the newest record of each notebook
     for record in get_cache(cache).list_cache_records():
-        seconds = (record.data or {}).get("execution_seconds")
-        rows.append((seconds if seconds is not None else float("nan"), Path(record.uri)))
+        if record.uri not in latest or record.created > latest[record.uri].created:
+            latest[record.uri] = record
+    rows = [((r.data or {}).get("execution_seconds", float("nan")), Path(r.uri)) for r in latest.values()
+            if Path(r.uri).exists()]
     if not rows:
         print(f"no executed notebooks in {cache}")
         return
-    print("notebook execution (from the cache, cached runs included):")
+    print("notebook execution, seconds (latest run of each, from the execution cache):")
     for seconds, path in sorted(rows, key=lambda row: -row[0]):
         name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         print(f"  {seconds:7.1f} s  {name}")
