@@ -10,6 +10,8 @@ import math
 import numbers
 import re
 
+import numpy as np
+
 from .validate import check_type
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
@@ -20,6 +22,8 @@ def glue(name, value, display=False):
 
     name: a key such as "ch02_test_accuracy" (letters, digits, _ . -; a letter or _ first).
     value: anything displayable; a real number must be finite (a NaN in the prose is a failed run).
+        A numpy scalar is glued as the Python number it holds, so that its text is "0.82", not
+        "np.float64(0.82)", and a format spec such as :.1% applies on the page.
     display: also show the value in the notebook's output.
     """
     check_type("name", name, str, "a string")
@@ -29,6 +33,8 @@ def glue(name, value, display=False):
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isfinite(value):
         raise ValueError(f"expected value to be a finite number for {name!r}, got {value}")
     check_type("display", display, bool, "True or False")
+    if isinstance(value, np.generic):
+        value = value.item()
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

@@ -14,7 +14,9 @@ def test_glue_forwards_name_value_and_display_to_myst_nb(monkeypatch):
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: calls.append((name, value, display)))
     glue("ch02_test_accuracy", np.float64(0.875))
     glue("ch02_data", "fashion-mnist", display=True)
-    assert calls == [("ch02_test_accuracy", 0.875, False), ("ch02_data", "fashion-mnist", True)]
+    glue("ch02_count", np.int64(7))
+    assert calls == [("ch02_test_accuracy", 0.875, False), ("ch02_data", "fashion-mnist", True), ("ch02_count", 7, False)]
+    assert [type(value) for _, value, _ in calls] == [float, str, int]      # numpy scalars arrive as Python numbers
 
 
 def test_glue_does_nothing_without_myst_nb(monkeypatch):
@@ -24,10 +26,14 @@ def test_glue_does_nothing_without_myst_nb(monkeypatch):
     assert glue("ch02_test_accuracy", 0.875) is None
 
 
-def test_glue_records_into_the_cell_outputs_that_myst_nb_reads(capsys):
-    """Outside a kernel myst-nb's glue displays a plain-text repr; display=True shows the value."""
-    glue("ch02_shown", 0.25, display=True)
-    assert "0.25" in capsys.readouterr().out
+def test_a_numpy_number_shows_as_a_plain_number_that_the_page_can_format(capsys):
+    """The page formats the text/plain repr (myst-nb literal_evals it): it must read "0.25", not "np.float64(0.25)"."""
+    from myst_nb.core.variables import format_plain_text
+
+    glue("ch02_shown", np.float64(0.25), display=True)
+    shown = capsys.readouterr().out.strip()
+    assert shown == "0.25"
+    assert format_plain_text(shown, ".1%") == "25.0%"
 
 
 @pytest.mark.parametrize("value", [float("nan"), np.float32("inf"), -np.inf])
