@@ -31,7 +31,8 @@ WIDTHS = {"desktop": 1280, "phone": 390}
 def _newest(path):
     path = ROOT / path
     files = [path] if path.is_file() else path.rglob("*")
-    return max((f.stat().st_mtime for f in files if f.is_file()), default=0)
+    return max((f.stat().st_mtime for f in files if f.is_file() and "__pycache__" not in f.parts
+                and f.suffix not in (".pyc", ".png")), default=0)
 
 
 @pytest.fixture(scope="session")
