@@ -300,3 +300,16 @@ def test_modules_written_by_the_student_are_not_importable(isolated):
         result = session.run("import shadowmod", 10)
         assert not result.ok and result.ename == "ModuleNotFoundError", result
         assert "" not in value(session, "__import__('sys').path")
+
+
+def test_python_under_tmp_stays_visible_in_the_sandbox(monkeypatch):
+    # A checkout (and its venv) under /tmp, as CI may clone it: the private /tmp must be mounted
+    # before the Python installation is bound, or it hides the interpreter.
+    import nnlearn.grading.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "readable_roots", lambda: [Path("/tmp/checkout/.venv")])
+    argv = sandbox.bwrap_argv("/tmp/kernel", ["python"])
+    private_tmp = argv.index("/tmp", argv.index("--tmpfs"))
+    venv = argv.index("/tmp/checkout/.venv")
+    assert argv[venv - 2] == "--ro-bind" and private_tmp < venv
+    assert argv.index("/tmp/kernel") > private_tmp

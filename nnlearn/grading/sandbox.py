@@ -144,10 +144,11 @@ def bwrap_argv(kernel_dir, command):
             argv += ["--ro-bind", str(path), str(path)]
     for etc in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "mime.types"):
         argv += ["--ro-bind-try", f"/etc/{etc}", f"/etc/{etc}"]
+    # The private folders first: what is bound after them may lie inside (a venv under /tmp).
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", HOME]
     for path in readable_roots():   # staged by the root launcher: the sandbox user may not
         argv += ["--ro-bind", f"{{stage:{path}}}", str(path)]   # reach the original (e.g. under /root)
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", HOME,
-             "--bind", f"{{stage:{kernel_dir}}}", str(kernel_dir), "--chdir", HOME, "--"]
+    argv += ["--bind", f"{{stage:{kernel_dir}}}", str(kernel_dir), "--chdir", HOME, "--"]
     return argv + list(command)
 
 
