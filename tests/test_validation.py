@@ -389,6 +389,9 @@ ROWS = {
                                  cases=[("type", "cache_dir", 3)], fine={("cache_dir", "unknown"): NEW_FOLDER},
                                  runs=False),
     "device.pick_device": Row(lambda: {"verbose": False}),
+    "selfcheck.check_my_work": Row(lambda: {"namespace": {"x": 1}, "exercises": [("1.1", "x", 2, ["assert x == 1"])]},
+                                   cases=[("type", "namespace", [("x", 1)]), ("type", "exercises", [("1.1", "x")]),
+                                          ("type", "exercises", [("1.1", "x", 2, "assert x == 1")])]),
     "report.glue": Row(lambda: {"name": "ch00_value", "value": 0.5, "display": False},
                        cases=[("format", "name", "1st value"), ("format", "name", "")],
                        fine={("name", "unknown"): "any key of letters, digits and - _ . is a name",
@@ -688,6 +691,8 @@ EXEMPT = {   # public callables with nothing to check, and why
     "second_order.Result": "the record minimize returns",
     "surfaces.Surface": "a record of (name, start, minimum, extent) built by the module itself (SURFACES)",
     "calibration.ReliabilityBins": "the record reliability_bins returns",
+    "selfcheck.SelfCheckResult": "the record check_my_work returns, one per exercise",
+    "selfcheck.SelfCheckReport": "the list of records check_my_work returns",
 }
 
 
