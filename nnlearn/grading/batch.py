@@ -11,8 +11,6 @@ grader version are unchanged and whose report this grader signed, so an interrup
 resumes where it stopped.
 """
 import argparse
-import csv
-import io
 import json
 import multiprocessing
 import os
@@ -26,6 +24,7 @@ from tqdm.auto import tqdm
 
 from .grade import (DEFAULT_CELL_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, GRADER_VERSION, ExerciseResult, Report,
                     grade_submission)
+from . import gradebook, late
 from .files import file_sha256, instructor_notebooks, output_name
 from .output import Signer, append_private, private_dir, write_private
 from .runner import NOT_RUN
@@ -109,19 +108,8 @@ def gradescope_results(report):
 
 
 def write_gradebook(path, reports):
-    ids = []
-    for rep in reports:
-        ids += [r.id for r in rep.exercises if r.id not in ids]
-    rows = [["submission", "assignment", "points", "max_points", "status", "sha256"] + [f"ex {i}" for i in ids]]
-    for rep in sorted(reports, key=lambda r: r.submission):
-        points = {r.id: r.points for r in rep.exercises}
-        name = Path(rep.submission).name                                   # escaped by the grader
-        name = "'" + name if name[:1] in ("=", "+", "-", "@") else name   # no formulas in a spreadsheet
-        rows.append([name, rep.assignment or "", f"{rep.points:g}", f"{rep.max_points:g}",
-                     rep.status, rep.sha256] + [f"{points[i]:g}" if i in points else "" for i in ids])
-    text = io.StringIO()
-    csv.writer(text).writerows(rows)
-    write_private(path, text.getvalue())
+    """gradebook.csv without manual scores or a deadline (see nnlearn.grading.gradebook)."""
+    gradebook.write_gradebook(path, reports)
 
 
 def print_report(report, out=sys.stdout):
@@ -261,9 +249,32 @@ def build_parser():
                         help="memory of a submission's kernel and all it starts, in MB")
     parser.add_argument("--seed", type=int, help="seed of the hidden tests' random inputs, to repeat a grading "
                                        "(default: fresh for every submission; each report records its seed)")
+    parser.add_argument("--due", help="deadline, ISO 8601 with UTC offset (kept in the output folder's roster.json)")
+    parser.add_argument("--late-policy", help="e.g. 10%%/day,grace=15m,zero-after=7d (default: none)")
+    parser.add_argument("--manifest", help="CSV: file,student_id,submitted_at[,name,email,sis_user_id,…]")
+    parser.add_argument("--submitted-from", choices=["manifest", "mtime"], default="manifest",
+                        help="submission times from the manifest or the files' modification times")
     parser.add_argument("--gradescope", metavar="RESULTS_JSON", help="also write Gradescope's results.json (one file)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def write_roster(out_dir, paths, args):
+    """roster.json: due date, policy and each submission's student id and time (a re-run without
+    these options keeps the last ones)."""
+    if not (args.due or args.manifest or args.late_policy or args.submitted_from == "mtime"):
+        return
+    old = gradebook.read_json(out_dir / gradebook.ROSTER_FILE, {})
+    due = args.due or old.get("due")
+    policy = args.late_policy or old.get("policy") or "none"
+    late.Policy.parse(policy)
+    if due:
+        late.parse_time(due, "--due")
+    manifest = late.read_manifest(args.manifest) if args.manifest else None
+    students = old.get("students", {}) | {output_name(p): late.roster_entry(p, manifest, args.submitted_from)
+                                          for p in paths if manifest or args.submitted_from == "mtime"}
+    write_private(out_dir / gradebook.ROSTER_FILE, json.dumps({"due": due, "policy": policy, "students": students},
+                                                              indent=1, ensure_ascii=False) + "\n")
 
 
 def main(argv=None):
@@ -290,9 +301,14 @@ def main(argv=None):
         paths = list_submissions(target)
         if args.shard:
             paths = [p for p in paths if in_shard(p, args.shard)]
+        try:
+            write_roster(out_dir, paths, args)
+        except (late.LateError, OSError) as exc:
+            print(f"error: {short(exc)}", file=sys.stderr)
+            return 2
         reports, skipped = batch.run(paths, args.workers, progress=not args.no_progress)
         name = f"gradebook-shard-{args.shard[0]}-of-{args.shard[1]}.csv" if args.shard else "gradebook.csv"
-        write_gradebook(out_dir / name, reports)
+        gradebook.finish(out_dir, reports, feedback_markdown, name)
         failed = sum(r.status == "error" for r in reports)
         print(f"Graded {len(reports) - skipped} submission(s), {skipped} unchanged since the last run; "
               f"gradebook: {escape(out_dir / name)}" + (f"; {failed} internal error(s), see the reports" if failed else ""))
