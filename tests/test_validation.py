@@ -37,6 +37,7 @@ from nnlearn import calibration, output_layers, regression_losses
 from nnlearn import generalization, regularization, regularized_fit
 from nnlearn import bayesopt, genetic, search
 from nnlearn import optimizers, race, schedules, second_order, stabilizers, surfaces
+from nnlearn import federated, federated_training, transfer
 from nnlearn import data as data_module
 
 matplotlib.use("Agg")
@@ -681,6 +682,55 @@ ROWS = {
                               "epochs": 1, "batch_size": 4, "seeds": [0], "progress": False},
                      cases=[("type", "candidates", 3), ("empty", "candidates", {}),
                             ("type", "candidates", {"sgd": "adam"})]),
+    # --- chapter 10: transfer and federated learning ---
+    "transfer.make_net": Row(lambda: {"n_in": 3, "hidden": [4], "n_out": 2, "seed": 0},
+                             cases=[("empty", "hidden", []), ("negative", "hidden", [4, -1]),
+                                    ("fraction", "hidden", [2.5])],
+                             fine={("seed", "zero"): "seed 0 is a seed"}),
+    "transfer.count_parameters": Row(lambda: {"model": transfer.make_net(3, [4], 2, 0), "trainable": True}),
+    "transfer.freeze_all_but": Row(lambda: {"model": transfer.make_net(3, [4], 2, 0), "head": "head"}),
+    "transfer.param_groups": Row(lambda: {"model": transfer.make_net(3, [4], 2, 0), "head": "head", "lr_body": 0.01,
+                                          "lr_head": 0.1}),
+    "transfer.few_shot": Row(lambda: {"y": np.array([0, 1, 0, 1, 2, 2]), "n_per_class": 2, "rng": rng()},
+                             cases=[("range", "n_per_class", 3)]),
+    "transfer.adapt": Row(
+        lambda: {"source": transfer.make_net(3, [4], 5, 0), "X": floats(6, 3).astype(np.float32),
+                 "y": np.array([0, 1, 2, 0, 1, 2]), "n_classes": 3, "mode": "finetune", "epochs": 2, "lr": 0.01,
+                 "body_lr_factor": 0.1, "seed": 0},
+        cases=[("range", "y", np.array([0, 1, 2, 0, 1, 3])), ("length", "y", np.array([0, 1, 2])),
+               ("range", "body_lr_factor", 1.5), ("type", "source", torch.nn.Linear(3, 2))],
+        fine={("seed", "zero"): "seed 0 is a seed"}),
+    "transfer.body_features": Row(lambda: {"model": transfer.make_net(3, [4], 2, 0), "X": floats(5, 3)},
+                                  cases=[("shape", "X", floats(5, 4))]),
+    "transfer.pca_2d": Row(lambda: {"F": floats(6, 3)}, cases=[("shape", "F", floats(6, 1))]),
+    "federated.dirichlet_split": Row(lambda: {"y": np.array([0, 1, 0, 1, 2, 2]), "n_clients": 3, "alpha": 0.5,
+                                              "rng": rng()}),
+    "federated.fedavg": Row(
+        lambda: {"states": [{"w": torch.ones(2), "n": torch.tensor(3)}, {"w": torch.zeros(2), "n": torch.tensor(1)}],
+                 "sizes": np.array([2, 5])},
+        cases=[("length", "sizes", np.array([2, 5, 1])), ("negative", "sizes", np.array([2, -1])),
+               ("zero", "sizes", np.array([0, 0])), ("empty", "states", []),
+               ("shape", "states", [{"w": torch.ones(2)}, {"w": torch.ones(3)}]),
+               ("unknown", "states", [{"w": torch.ones(2)}, {"v": torch.ones(2)}]),
+               ("nan", "states", [{"w": torch.ones(2)}, {"w": torch.tensor([1.0, float("nan")])}]),
+               ("type", "states", [{"w": [1.0, 2.0]}])]),
+    "federated.state_bytes": Row(lambda: {"state": {"w": torch.ones(2)}},
+                                 cases=[("type", "state", 3), ("type", "state", {"w": [1.0]})]),
+    "federated.clip_and_noise": Row(lambda: {"updates": floats(3, 4), "clip": 1.0, "noise_multiplier": 0.5,
+                                             "rng": rng()},
+                                    fine={("noise_multiplier", "zero"): "no noise: clipping alone"}),
+    "federated_training.local_update": Row(
+        lambda: {"model": torch.nn.Linear(2, 3), "X": blobs32(), "y": np.array([0, 1, 2, 0, 1, 2]), "epochs": 1,
+                 "lr": 0.1, "batch_size": 4, "seed": 0},
+        cases=[("length", "y", np.array([0, 1]))], fine={("seed", "zero"): "seed 0 is a seed"}),
+    "federated_training.run_fedavg": Row(
+        lambda: {"model": torch.nn.Linear(2, 3), "clients": [(blobs32()[:3], np.array([0, 1, 2])),
+                                                             (blobs32()[3:], np.array([2, 1, 0]))],
+                 "X_test": blobs32(), "y_test": np.array([0, 1, 2, 0, 1, 2]), "rounds": 1, "clients_per_round": 2,
+                 "local_epochs": 1, "lr": 0.1, "batch_size": 2, "rng": rng(), "progress": False},
+        cases=[("length", "y_test", np.array([0, 1])), ("range", "clients_per_round", 3),
+               ("type", "clients", [(blobs32(), np.array([0, 1]), 3)])],
+        fine={("rounds", "zero"): "no round: the accuracy of the model as it is"}),
 }
 
 EXEMPT = {   # public callables with nothing to check, and why
