@@ -19,6 +19,8 @@ import nbformat
 import pytest
 
 from nnlearn.grading.colab import HEADER_ROLE, header_cells, repository_info, requirements, with_header
+from nnlearn.grading.guide import check_my_work_cells
+from nnlearn.grading.rules import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 COLAB_PACKAGES = ["numpy", "matplotlib", "ipywidgets", "scipy", "scikit-learn", "pandas", "tqdm", "pyyaml",
@@ -105,7 +107,11 @@ def _as_in_colab(path, package):
     """The notebook as a student opens it in Colab, its install cell pointed at `package`."""
     nb = nbformat.read(path, as_version=4)
     if path.parent.name == "solutions":          # the student copy gets the header; run the answers
+        check = check_my_work_cells(nb, validate(nb))[-1]   # and its "Check my work" table: all passed
         nb = with_header(nb, ROOT, ROOT / "exercises" / path.name)
+        check.source = (check.source.replace("check_my_work(globals()", "report = check_my_work(globals()")
+                        + "\nassert {r.status for r in report} == {'passed'}, report")
+        nb.cells.append(check)
     url, branch = repository_info(ROOT)
     install = next(c for c in nb.cells if c.cell_type == "code"
                    and c.metadata.get("nnlearn", {}).get("role") == HEADER_ROLE)

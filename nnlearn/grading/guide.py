@@ -16,7 +16,7 @@ def binder_url(root, notebook_path):
     url, branch = repository_info(root)
     github_path = url.split("github.com/", 1)[1]
     rel = Path(notebook_path).resolve().relative_to(Path(root).resolve()).as_posix()
-    return f"https://mybinder.org/v2/gh/{github_path}/{branch}?urlpath=lab/tree/{rel}"
+    return f"https://mybinder.org/v2/gh/{github_path}/{branch}?urlpath=tree/{rel}"
 
 
 def how_to_cell(root, notebook_path):
