@@ -1,0 +1,144 @@
+"""The manual-grading pass: rubrics for the book's problems, an escaped marking page, scores
+that merge into the gradebook and the feedback and survive a re-run of the autograder."""
+import base64
+import csv
+import hashlib
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_markdown_cell
+
+from nnlearn.grading import manual
+from nnlearn.grading.batch import main as grade_main
+from nnlearn.grading.rubric import RubricError, book_problems, find_answers, load_rubric, load_rubrics
+from grading_helpers import submit
+
+ROOT = Path(__file__).resolve().parents[1]
+RUBRICS = load_rubrics(ROOT / "solutions" / "rubrics")
+
+
+def test_every_problem_of_chapters_1_to_4_has_a_rubric_in_book_order():
+    for n, page in enumerate(["ch01_perceptron", "ch02_mlp", "ch03_gradient_descent", "ch04_backpropagation"], 1):
+        problems = book_problems(ROOT / "book" / f"{page}.md")
+        items = RUBRICS[page]["items"]
+        assert list(items) == [f"P{n}.{k}" for k in range(1, len(problems) + 1)]
+        for (label, _, solution), item in zip(problems, items.values()):
+            assert item["source"] == f"book/{page}.md#{label}" and item["reference"] == solution != ""
+            assert item["points"] == sum(c["points"] for c in item["criteria"]) > 0
+
+
+def test_a_broken_rubric_is_a_clear_error(tmp_path):
+    path = tmp_path / "x.yml"
+    path.write_text("assignment: x\nitems:\n  P1.1:\n    criteria:\n      - {id: a, points: -1, text: t}\n")
+    with pytest.raises(RubricError, match="criterion a: 'points' must be a positive number, got -1"):
+        load_rubric(path)
+
+
+def test_answers_are_found_by_their_first_line_or_metadata():
+    nb = nbformat.v4.new_notebook(cells=[new_markdown_cell("## Problem 1.1\nmine"), new_markdown_cell("Problem 1.10: no"),
+                                         new_markdown_cell("x", metadata={"nnlearn": {"exercise": "P1.3", "role": "manual"}})])
+    assert find_answers(nb, RUBRICS["ch01_perceptron"]) == {"P1.1": "## Problem 1.1\nmine", "P1.3": "x"}
+
+
+EVIL = ('## Problem 1.1\n<script>alert("x")</script>\n" onmouseover="alert(1)" x=\'\n</textarea></pre></details>'
+        '<img src=x onerror=alert(2)><a href="javascript:alert(3)">click</a><!-- --><style>body{display:none}</style>')
+
+
+class Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.scripts, self._in_script = [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+            self._in_script = False
+
+
+def test_the_page_escapes_every_student_string(student, solution, tmp_path):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    nb = nbformat.from_dict(student)
+    nb.cells.append(new_markdown_cell(EVIL))
+    nbformat.write(nb, folder / "alice.ipynb")
+    (folder / '"><script>alert(4)<\\script>.ipynb').write_text("not a notebook")
+    answers = manual.class_answers(folder, RUBRICS["ch01_perceptron"])
+    page = manual.page_html(RUBRICS["ch01_perceptron"], answers)
+    parsed = Collect()
+    parsed.feed(page)
+    tags = [t for t, _ in parsed.tags]
+    assert tags.count("script") == 1 and parsed.scripts == [manual.SCRIPT]       # only the page's own script
+    assert not {"img", "a"} & set(tags) and tags.count("style") == 1 and tags.count("textarea") == 2 * 3   # 2 students, 3 items
+    for _, attrs in parsed.tags:
+        assert not any(name.startswith("on") or name == "href" or name == "x" for name in attrs), attrs
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page and "&lt;/textarea&gt;" in page
+    digest = base64.b64encode(hashlib.sha256(manual.SCRIPT.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in page                                # nothing else may run
+
+
+def scores_file(scores):
+    return {"format": manual.FORMAT, "version": 1, "assignment": "ch01_perceptron", "scores": scores}
+
+
+def test_a_scores_file_that_does_not_fit_the_rubric_is_refused():
+    rubric, students = RUBRICS["ch01_perceptron"], {"alice": None}
+    for scores, message in [({"alice": {"P1.1": {"criteria": {"identity": 2}}}}, "between 0 and 1"),
+                            ({"alice": {"P1.1": {"criteria": {"nope": 1}}}}, "criterion 'nope'"),
+                            ({"alice": {"P9.9": {"criteria": {}}}}, "not an item"),
+                            ({"mallory": {"P1.1": {"criteria": {}}}}, "no graded submission")]:
+        with pytest.raises(manual.ScoresError, match=message):
+            manual.check_scores(scores_file(scores), rubric, students)
+    with pytest.raises(manual.ScoresError, match="assignment"):
+        manual.check_scores(scores_file({}) | {"assignment": "ch02_mlp"}, rubric, students)
+
+
+def gradebook(out):
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as f:
+        return {row["submission"]: row for row in csv.DictReader(f)}
+
+
+def test_manual_scores_and_late_penalties_merge_and_survive_a_regrade(student, solution, tmp_path, capsys):
+    """Real grading: a synthetic class (reference, partial, late, invalid) marked by hand."""
+    subs, out = tmp_path / "subs", tmp_path / "grades"
+    subs.mkdir()
+    submit(student, solution, subs, answered=["1.1", "1.2", "1.3", "1.4"], name="alice.ipynb")
+    submit(student, solution, subs, answered=["1.2"], name="bob.ipynb")
+    (subs / "carol.ipynb").write_text("{}")
+    (tmp_path / "manifest.csv").write_text("file,student_id,submitted_at\nalice.ipynb,a1,2025-03-07T22:00:00+01:00\n"
+                                       "bob.ipynb,b2,2025-03-09T01:00:00+01:00\ncarol.ipynb,c3,\n")
+    args = [str(subs), "--solutions", str(ROOT / "solutions"), "--output", str(out), "--assignment", "ch01_perceptron",
+            "--workers", "1", "--no-progress"]
+    assert grade_main(args + ["--due", "2025-03-07T23:59:00+01:00", "--late-policy", "10%/day",
+                              "--manifest", str(tmp_path / "manifest.csv")]) == 0
+    scores = scores_file({"alice": {"P1.1": {"criteria": {"identity": 1, "derivative": 0.5}, "comment": "no maximum"}},
+                          "bob": {"P1.2": {"criteria": {"claim": 0.5, "induction": 1, "base": 0.5}}}})
+    (tmp_path / "scores.json").write_text(json.dumps(scores))
+    assert manual.main(["merge", str(tmp_path / "scores.json"), "--solutions", str(ROOT / "solutions"),
+                        "--output", str(out)]) == 0
+    rows = gradebook(out)
+    alice, bob = rows["alice.ipynb"], rows["bob.ipynb"]
+    assert (alice["points"], alice["manual_points"], alice["late_penalty"], alice["final_points"]) == ("10", "1.5", "0", "11.5")
+    assert alice["manual_max"] == "6.5" and alice["final_max"] == "16.5" and alice["student_id"] == "a1"
+    # bob: 1 h 1 min late on the second day -> 2 started days, 20 % of 16.5 points
+    assert (bob["points"], bob["manual_points"], bob["hours_late"], bob["late_penalty"]) == ("3", "2", "25.02", "3.3")
+    assert bob["final_points"] == "1.7" and bob["manual P1.2"] == "2" and bob["manual P1.1"] == ""
+    assert rows["carol.ipynb"]["hours_late"] == "unknown" and rows["carol.ipynb"]["late_penalty"] == "0"
+    feedback = (out / "feedback" / "alice.md").read_text()
+    assert "## Marked by hand" in feedback and "| 1.5 / 2 | no maximum |" in feedback and "Final score: 11.5 / 16.5" in feedback
+
+    # bob resubmits more answers: the autograder re-runs; the manual scores stay
+    submit(student, solution, subs, answered=["1.1", "1.2"], name="bob.ipynb")
+    capsys.readouterr()
+    assert grade_main(args) == 0
+    assert "Graded 1 submission(s), 2 unchanged" in capsys.readouterr().out
+    rows = gradebook(out)
+    assert (rows["bob.ipynb"]["points"], rows["bob.ipynb"]["manual_points"]) == ("5", "2")
+    assert rows["alice.ipynb"]["manual_points"] == "1.5" and (rows["bob.ipynb"]["late_penalty"], rows["bob.ipynb"]["final_points"]) == ("3.3", "3.7")
+    assert "## Marked by hand" in (out / "feedback" / "bob.md").read_text()
