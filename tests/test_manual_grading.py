@@ -142,3 +142,40 @@ def test_manual_scores_and_late_penalties_merge_and_survive_a_regrade(student, s
     assert (rows["bob.ipynb"]["points"], rows["bob.ipynb"]["manual_points"]) == ("5", "2")
     assert rows["alice.ipynb"]["manual_points"] == "1.5" and (rows["bob.ipynb"]["late_penalty"], rows["bob.ipynb"]["final_points"]) == ("3.3", "3.7")
     assert "## Marked by hand" in (out / "feedback" / "bob.md").read_text()
+
+
+def test_the_page_in_a_headless_browser_runs_only_its_own_script(student, tmp_path):
+    """No alert, no console error (a wrong CSP hash would block the page's script and log one), and the
+    button yields the scores file with what was typed."""
+    import site_browser
+    binaries = site_browser.browser_binaries()
+    if binaries is None:
+        pytest.skip("chromium and chromedriver are not installed")
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+    nb = nbformat.from_dict(student)
+    nb.cells.append(new_markdown_cell(EVIL))
+    (tmp_path / "subs").mkdir()
+    nbformat.write(nb, tmp_path / "subs" / "alice.ipynb")
+    page = tmp_path / "page.html"
+    page.write_text(manual.page_html(RUBRICS["ch01_perceptron"], manual.class_answers(tmp_path / "subs",
+                                                                                          RUBRICS["ch01_perceptron"])))
+    driver = site_browser.start_chromium(*binaries, tmp_path / "netlog.json")
+    try:
+        driver.get(page.as_uri())
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert.text
+        driver.find_element(By.CSS_SELECTOR, "input[data-criterion='identity']").send_keys("1")
+        driver.find_element(By.CSS_SELECTOR, "textarea[data-item='P1.1']").send_keys('ok </textarea>')
+        driver.execute_script("const create = URL.createObjectURL; URL.createObjectURL = (b) => "
+                              "{ window.scoresBlob = b; return create(b); }; HTMLAnchorElement.prototype.click = () => {};")
+        driver.find_element(By.ID, "download").click()
+        text = driver.execute_async_script("window.scoresBlob.text().then(arguments[0]);")
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    finally:
+        site_browser.stop_chromium(driver)
+    assert errors == []
+    data = json.loads(text)
+    assert data["assignment"] == "ch01_perceptron"
+    assert data["scores"] == {"alice": {"P1.1": {"criteria": {"identity": 1}, "comment": "ok </textarea>"}}}
+    assert manual.check_scores(data, RUBRICS["ch01_perceptron"], {"alice"})["alice"]["P1.1"]["points"] == 1

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .files import FileRefused, output_name, read_submission
 from .gradebook import MANUAL_FILE, finish, read_json
-from .output import Signer, write_private
+from .output import Signer, private_dir, write_private
 from .rubric import find_answers, load_rubrics
 
 FORMAT, VERSION = "nnlearn-manual-scores", 1
@@ -155,6 +155,19 @@ def merge(out_dir, scores, rubric):
     return finish(out_dir, list(reports.values()), feedback_markdown)
 
 
+def declared_assignment(folder):
+    """The assignment that the first readable notebook of the folder declares, or None."""
+    from .grade import GradingError, read_notebook
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        try:
+            meta = read_notebook(read_submission(path)).metadata.get("nnlearn", {})
+        except (GradingError, FileRefused):
+            continue
+        if isinstance(meta, dict) and isinstance(meta.get("assignment"), str):
+            return meta["assignment"]
+    return None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["page", "merge"])
@@ -165,13 +178,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rubrics = load_rubrics(Path(args.solutions) / "rubrics")
     data = json.loads(Path(args.path).read_text(encoding="utf-8")) if args.command == "merge" else None
-    name = args.assignment or (data or {}).get("assignment") or (next(iter(rubrics)) if len(rubrics) == 1 else None)
+    name = args.assignment or (data or {}).get("assignment") or (declared_assignment(args.path) if data is None else None)
     if name not in rubrics:
         print(f"error: no rubric for assignment {name!r}; pass --assignment, one of {sorted(rubrics)}", file=sys.stderr)
         return 2
     if args.command == "page":
         out = Path(args.output or Path(args.path) / "grades")
-        out.mkdir(parents=True, exist_ok=True)
+        private_dir(out, parents=True)
         page = out / f"manual-{name}.html"
         write_private(page, page_html(rubrics[name], class_answers(args.path, rubrics[name]), read_json(out / MANUAL_FILE, {})))
         print(f"Open {page} in a browser, mark, and download the scores file.")

@@ -148,8 +148,8 @@ def main(argv=None):
     answers, excluded = class_answers(args.submissions, args.solutions)
     pairs = rank_pairs(answers, excluded)
     out = Path(args.output or Path(args.submissions) / "grades" / "similarity.html")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    from .output import write_private
+    from .output import private_dir, write_private
+    private_dir(out.parent, parents=True)
     write_private(out, report_html(pairs, answers, args.threshold))
     flagged = [p for p in pairs if p[0] >= args.threshold]
     for s, a, b, _ in flagged[:20]:
