@@ -6,6 +6,7 @@ import pytest
 from nnlearn.grading.colab import HEADER_ROLE, repository_info
 from nnlearn.grading.exercises import (ExerciseFormatError, cell_info, generate, main, student_copy, stub_answer,
                                validate)
+from nnlearn.grading.penpaper import rubric_items
 
 
 def test_exercises_folder_is_what_the_generator_writes(root):
@@ -42,6 +43,8 @@ def test_student_copy_hides_solutions_and_instructor_tests(root):
     roles = [cell_info(c).get("role") for c in student.cells]
     assert "hidden-tests" not in roles
     assert roles[:2] == [HEADER_ROLE, HEADER_ROLE]
+    assert roles[-9:] == ["pen-and-paper"] + ["pen-and-paper", "manual"] * 3 + ["check-my-work"] * 2
+    assert student.cells[-9].source.startswith("## Pen-and-paper problems (marked by hand)")
     for ex, spec in meta["exercises"].items():
         assert f'raise NotImplementedError("Exercise {ex}: {spec["title"]}")' in text
         assert any(cell_info(c) == {"exercise": ex, "role": "answer"} for c in student.cells)
@@ -53,7 +56,7 @@ def test_student_copy_hides_solutions_and_instructor_tests(root):
 
 
 def test_header_derives_from_the_repository_url(root, tmp_path):
-    for part in ("_config.yml", "solutions", "notebooks"):
+    for part in ("_config.yml", "solutions", "notebooks", "book"):
         (shutil.copytree if (root / part).is_dir() else shutil.copy)(root / part, tmp_path / part)
     config = tmp_path / "_config.yml"
     config.write_text(config.read_text().replace(repository_info(root)[0], "https://github.com/someone/fork"))
@@ -69,11 +72,50 @@ def test_header_derives_from_the_repository_url(root, tmp_path):
 
 
 def test_check_mode_reports_stale_copies(root, tmp_path, capsys):
-    for part in ("_config.yml", "solutions", "notebooks"):
+    for part in ("_config.yml", "solutions", "notebooks", "book"):
         (shutil.copytree if (root / part).is_dir() else shutil.copy)(root / part, tmp_path / part)
     assert main([str(tmp_path), "--check"]) == 1
     assert "out of date" in capsys.readouterr().out
     assert not (tmp_path / "exercises").exists()
+
+
+def _copy_rubric_and_page(root, tmp_path, edit_rubric=None, edit_page=None):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "solutions" / "rubrics").mkdir(parents=True)
+    page, rubric = root / "book" / "ch02_mlp.md", root / "solutions" / "rubrics" / "ch02_mlp.yml"
+    (tmp_path / "book" / page.name).write_text((edit_page or str)(page.read_text()))
+    (tmp_path / "solutions" / "rubrics" / rubric.name).write_text((edit_rubric or str)(rubric.read_text()))
+
+
+def _drop_last_item(text):
+    return text[: text.index("  P2.4:")]
+
+
+@pytest.mark.parametrize("edit_rubric, edit_page, problem", [
+    (None, None, None),
+    (_drop_last_item, None, r"page problems without a rubric item: P2.4 \(ex-batch-cost\); rubric items without "
+                            r"that problem: none"),
+    (lambda t: t.replace("#ex-batch-cost", "#ex-gone"), None, r"item P2.4's source 'book/ch02_mlp.md#ex-gone' is not a problem"),
+    (None, lambda t: t.replace(":label: ex-step-binary", ":label: ex-step-binary-2"), "item P2.3's source"),
+    (lambda t: t.replace("P2.3", "P2.9"), None, r"without a rubric item: P2.3 \(ex-step-binary\); rubric items "
+                                                 r"without that problem: P2.9 \(ex-step-binary\)"),
+])
+def test_the_rubric_and_the_lecture_page_must_agree(root, tmp_path, edit_rubric, edit_page, problem):
+    _copy_rubric_and_page(root, tmp_path, edit_rubric, edit_page)
+    if problem is None:
+        assert list(rubric_items(tmp_path, "ch02_mlp")) == ["P2.1", "P2.2", "P2.3", "P2.4"]
+        return
+    with pytest.raises(ExerciseFormatError, match=problem):
+        rubric_items(tmp_path, "ch02_mlp")
+
+
+def test_a_page_with_problems_needs_a_rubric_and_check_mode_fails(root, tmp_path, capsys):
+    for part in ("_config.yml", "solutions", "notebooks", "book", "exercises"):
+        (shutil.copytree if (root / part).is_dir() else shutil.copy)(root / part, tmp_path / part)
+    assert main([str(tmp_path), "--check"]) == 0
+    (tmp_path / "solutions" / "rubrics" / "ch02_mlp.yml").unlink()
+    assert main([str(tmp_path), "--check"]) == 2
+    assert "book/ch02_mlp.md has problems (P2.1, P2.2, P2.3, P2.4) but there is no rubric" in capsys.readouterr().err
 
 
 def test_validation_names_the_missing_piece(root):

@@ -13,6 +13,8 @@ from nbformat.v4 import new_markdown_cell
 
 from nnlearn.grading import manual
 from nnlearn.grading.batch import main as grade_main
+from nnlearn.grading.files import output_name
+from nnlearn.grading.grade import answer_cells
 from nnlearn.grading.rubric import RubricError, book_problems, find_answers, load_rubric, load_rubrics
 from grading_helpers import submit
 
@@ -20,8 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 RUBRICS = load_rubrics(ROOT / "solutions" / "rubrics")
 
 
-def test_every_problem_of_chapters_1_to_4_has_a_rubric_in_book_order():
-    for n, page in enumerate(["ch01_perceptron", "ch02_mlp", "ch03_gradient_descent", "ch04_backpropagation"], 1):
+def test_every_problem_of_every_chapter_has_a_rubric_in_book_order():
+    pages = [p.stem for p in sorted((ROOT / "book").glob("ch*.md")) if book_problems(p)]
+    assert len(pages) >= 9 and set(RUBRICS) == set(pages)
+    for page in pages:
+        n = int(page[2:4])
         problems = book_problems(ROOT / "book" / f"{page}.md")
         items = RUBRICS[page]["items"]
         assert list(items) == [f"P{n}.{k}" for k in range(1, len(problems) + 1)]
@@ -179,3 +184,61 @@ def test_the_page_in_a_headless_browser_runs_only_its_own_script(student, tmp_pa
     assert data["assignment"] == "ch01_perceptron"
     assert data["scores"] == {"alice": {"P1.1": {"criteria": {"identity": 1}, "comment": "ok </textarea>"}}}
     assert manual.check_scores(data, RUBRICS["ch01_perceptron"], {"alice"})["alice"]["P1.1"]["points"] == 1
+
+
+def test_a_pen_and_paper_answer_from_the_student_copy_to_the_gradebook(student, solution, tmp_path):
+    """The generated answer cell, filled in, under an odd file name that the manifest lists: the
+    autograder ignores it, the marking page shows it escaped beside the criteria and the reference,
+    and the merged scores reach that submission's gradebook row and feedback."""
+    subs, out = tmp_path / "subs", tmp_path / "grades"
+    subs.mkdir()
+    odd = "\u202eodd.ipynb"                        # a right-to-left override: escaped in the report
+    nb = nbformat.from_dict(student)
+    cell = next(c for c in nb.cells if c.metadata.get("nnlearn") == {"exercise": "P1.1", "role": "manual"})
+    assert cell.source.startswith("## Problem 1.1 — your answer")
+    cell.source += "\n\ntanh(a) = 2 sigma(2a) - 1 <script>alert(1)</script>"
+    nbformat.write(nb, subs / odd)
+    nbformat.write(nbformat.from_dict(student), subs / "plain.ipynb")          # answer cells left as generated
+    assert answer_cells(nb, solution).keys() == answer_cells(nbformat.from_dict(student), solution).keys()
+    assert "P1.1" not in answer_cells(nb, solution)
+    (tmp_path / "manifest.csv").write_text(f"file,student_id,submitted_at\n{odd},s-odd,2025-03-07T22:00:00Z\n"
+                                           "plain.ipynb,s-plain,2025-03-07T22:00:00Z\n", encoding="utf-8")
+    assert grade_main([str(subs), "--solutions", str(ROOT / "solutions"), "--output", str(out), "--workers", "1",
+                       "--no-progress", "--due", "2025-03-08T00:00:00Z", "--manifest", str(tmp_path / "manifest.csv")]) == 0
+    name = output_name(subs / odd)
+    report = json.loads((out / "reports" / f"{name}.json").read_text(encoding="utf-8"))
+    assert report["submission"].endswith("\\u202eodd.ipynb") and report["points"] == 0
+    assert output_name(Path(report["submission"]).name) != name        # rebuilt from the report, the name differs
+    assert gradebook(out)[Path(report["submission"]).name]["student_id"] == "s-odd"
+
+    rubric = RUBRICS["ch01_perceptron"]
+    answers = manual.class_answers(subs, rubric)
+    assert set(answers) == {name, "plain"} and answers["plain"] == {} and set(answers[name]) == {"P1.1"}
+    page = manual.page_html(rubric, answers)
+    assert "sigma(2a) - 1 &lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    assert rubric["items"]["P1.1"]["criteria"][0]["text"].replace('"', "&quot;") in page
+    assert manual.html.escape(rubric["items"]["P1.1"]["reference"].splitlines()[0]) in page
+
+    scores = scores_file({name: {"P1.1": {"criteria": {"identity": 1, "derivative": 0.5}, "comment": "max?"}}})
+    (tmp_path / "scores.json").write_text(json.dumps(scores))
+    assert manual.main(["merge", str(tmp_path / "scores.json"), "--solutions", str(ROOT / "solutions"),
+                        "--output", str(out)]) == 0
+    row = gradebook(out)[Path(report["submission"]).name]
+    assert (row["student_id"], row["manual_points"], row["manual P1.1"], row["final_points"]) == ("s-odd", "1.5", "1.5", "1.5")
+    assert row["hours_late"] == "0.00" and gradebook(out)["plain.ipynb"]["student_id"] == "s-plain"
+    assert "| 1.5 / 2 | max? |" in (out / "feedback" / f"{name}.md").read_text(encoding="utf-8")
+
+
+def test_student_copies_carry_no_criteria_or_reference(root):
+    for path in sorted((root / "exercises").glob("*.ipynb")):
+        rubric = RUBRICS.get(path.stem)
+        if rubric is None:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(c.source for c in nb.cells)
+        manual_cells = [c for c in nb.cells if c.metadata.get("nnlearn", {}).get("role") == "manual"]
+        assert [c.metadata["nnlearn"]["exercise"] for c in manual_cells] == list(rubric["items"]), path
+        for item_id, item in rubric["items"].items():
+            assert f"](#{item['source'].partition('#')[2]})" in text and f"](../{item['source'].partition('#')[0]})" in text
+            assert not [c["text"] for c in item["criteria"] if c["text"] in text], (path, item_id)
+            assert not [line for line in item["reference"].splitlines() if len(line) >= 24 and line in text], (path, item_id)

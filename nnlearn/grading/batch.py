@@ -160,7 +160,7 @@ def _grade_job(path, options):
 class Batch:
     def __init__(self, out_dir, solutions, options):
         self.out_dir, self.solutions, self.options = Path(out_dir), Path(solutions), options
-        self.signer = None
+        self.signer, self.graded = None, {}    # graded: {report name: Report} of the last run
 
     def prepare(self):
         """The output folders, private to the grader's user, and the key that signs reports."""
@@ -206,17 +206,22 @@ class Batch:
             "seconds": report.seconds, "isolation": report.isolation}, ensure_ascii=False) + "\n")
 
     def run(self, paths, workers, progress=True):
+        """([Report], number unchanged); self.graded: {report name: Report} of this run."""
         self.prepare()
         reports, todo = [], []
+        self.graded = {}
         for path in paths:
             done = self.up_to_date(path)
             (reports.append(done) if done else todo.append(path))
+            if done:
+                self.graded[output_name(path)] = done
         skipped = len(reports)
         if len(todo) == 1 or workers <= 1:
             for path in tqdm(todo, desc="grading", unit="notebook", disable=not progress or len(todo) == 1):
                 report = report_from_dict(_grade_job(str(path), self.options))
                 self.save(path, report)
                 reports.append(report)
+                self.graded[output_name(path)] = report
         elif todo:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
@@ -226,6 +231,7 @@ class Batch:
                     report = report_from_dict(future.result())
                     self.save(futures[future], report)
                     reports.append(report)
+                    self.graded[output_name(futures[future])] = report
                     bar.update(1)
                     bar.set_postfix_str(f"{Path(report.submission).name}: {report.points:g}/{report.max_points:g}")
                 bar.close()
@@ -308,7 +314,7 @@ def main(argv=None):
             return 2
         reports, skipped = batch.run(paths, args.workers, progress=not args.no_progress)
         name = f"gradebook-shard-{args.shard[0]}-of-{args.shard[1]}.csv" if args.shard else "gradebook.csv"
-        gradebook.finish(out_dir, reports, feedback_markdown, name)
+        gradebook.finish(out_dir, batch.graded, feedback_markdown, name)
         failed = sum(r.status == "error" for r in reports)
         print(f"Graded {len(reports) - skipped} submission(s), {skipped} unchanged since the last run; "
               f"gradebook: {escape(out_dir / name)}" + (f"; {failed} internal error(s), see the reports" if failed else ""))

@@ -15,8 +15,8 @@ carries `metadata.nnlearn = {"exercise": id, "role": role, ...}` with role one o
                 "passes_public_tests": true for one that the self-checks accept
 
 Every role but answer and public-tests is removed from the student copy, which gains a
-"how to work on this notebook" cell under its title and a "Check my work" table at its end
-(nnlearn.grading.guide).
+"how to work on this notebook" cell under its title, the book problems' answer cells marked by
+hand (nnlearn.grading.penpaper) and a "Check my work" table at its end (nnlearn.grading.guide).
 
 Usage: python -m nnlearn.grading.exercises [--check] [ROOT]
 """
@@ -28,6 +28,7 @@ import nbformat
 
 from .colab import HEADER_ROLE, with_header
 from .guide import check_my_work_cells, how_to_cell
+from .penpaper import pen_and_paper_cells
 from .rules import STUDENT_ROLES, ExerciseFormatError, assignment_info, cell_info, validate
 
 __all__ = ["ExerciseFormatError", "assignment_info", "cell_info", "validate",      # from .rules, for callers here
@@ -89,7 +90,7 @@ def student_copy(nb, root, target_path):
     titled = next((i + 1 for i, c in enumerate(cells) if c.cell_type == "markdown"
                    and c.source.lstrip().startswith("# ")), 0)
     cells.insert(titled, how_to_cell(root, target_path))
-    nb.cells = cells + check_my_work_cells(nb, meta)
+    nb.cells = cells + pen_and_paper_cells(root, meta["assignment"], target_path) + check_my_work_cells(nb, meta)
     nb = with_header(nb, root, target_path)
     for i, cell in enumerate(nb.cells):  # stable ids: regenerating gives identical files
         cell["id"] = f"cell-{i:03d}"

@@ -35,15 +35,21 @@ def _spreadsheet_safe(text):
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text   # no formulas in a spreadsheet
 
 
+def named(reports):
+    """{report name: report}. Give a dict of the names the reports were saved under (the grader's
+    reports/NAME.json); a plain list falls back to rebuilding each name from its submission, which
+    is only right for plain names: an odd file name is escaped in the report."""
+    return dict(reports) if isinstance(reports, dict) else {output_name(Path(r.submission).name): r for r in reports}
+
+
 def final_rows(reports, manual=None, roster=None):
     """One dict per report (sorted by submission name) with COLUMNS, 'ex ID' per exercise and
-    'manual ID' per hand-marked item."""
+    'manual ID' per hand-marked item; reports: {report name: Report} (see named())."""
     manual, roster = manual or {}, roster or {}
     items = manual.get("items", {})
     policy = Policy.parse(roster.get("policy"))
     rows = []
-    for rep in sorted(reports, key=lambda r: r.submission):
-        key = output_name(Path(rep.submission).name)
+    for key, rep in sorted(named(reports).items(), key=lambda kv: (kv[1].submission, kv[0])):
         marked = manual.get("scores", {}).get(key, {})
         who = roster.get("students", {}).get(key, {})
         manual_points = sum(m["points"] for m in marked.values())
@@ -59,7 +65,7 @@ def final_rows(reports, manual=None, roster=None):
                "hours_late": "unknown" if late is None else f"{late / 3600:.2f}", "roster": who}
         row |= {f"ex {r.id}": r.points for r in rep.exercises}
         row |= {f"manual {i}": marked[i]["points"] if i in marked else "" for i in items}
-        row["_marked"], row["_late"] = marked, late
+        row["_marked"], row["_late"], row["_name"] = marked, late, key
         rows.append(row)
     return rows
 
@@ -106,14 +112,13 @@ def feedback_extra(row, manual, roster):
 
 def finish(out_dir, reports, feedback, name="gradebook.csv"):
     """Write the gradebook, and every feedback file with its hand-marked and late sections
-    (feedback: report -> the autograder's Markdown)."""
+    (reports: {report name: Report}; feedback: report -> the autograder's Markdown)."""
     out_dir = Path(out_dir)
     manual, roster = read_json(out_dir / MANUAL_FILE, {}), read_json(out_dir / ROSTER_FILE, {})
+    reports = named(reports)
     rows = write_gradebook(out_dir / name, reports, manual, roster)
     if manual or roster.get("due"):
-        by_name = {row["submission"]: row for row in rows}
-        for rep in reports:
-            extra = feedback_extra(by_name[Path(rep.submission).name], manual, roster)
-            path = out_dir / "feedback" / f"{output_name(Path(rep.submission).name)}.md"
-            write_private(path, feedback(rep) + extra)
+        for row in rows:
+            write_private(out_dir / "feedback" / f"{row['_name']}.md",
+                          feedback(reports[row["_name"]]) + feedback_extra(row, manual, roster))
     return rows

@@ -65,7 +65,7 @@ def export(grades, lms, column):
     """(csv text, [submissions left out]) for the grades folder."""
     from .manual import signed_reports
     grades = Path(grades)
-    rows = final_rows(signed_reports(grades).values(), read_json(grades / MANUAL_FILE, {}),
+    rows = final_rows(signed_reports(grades), read_json(grades / MANUAL_FILE, {}),
                       read_json(grades / ROSTER_FILE, {}))
     missing = [r["submission"] for r in rows if not r["student_id"]]
     table = (canvas_rows if lms == "canvas" else moodle_rows)([r for r in rows if r["student_id"]], column)

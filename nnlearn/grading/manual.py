@@ -152,7 +152,7 @@ def merge(out_dir, scores, rubric):
     for student, items in checked.items():
         merged.setdefault("scores", {}).setdefault(student, {}).update(items)
     write_private(Path(out_dir) / MANUAL_FILE, json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
-    return finish(out_dir, list(reports.values()), feedback_markdown)
+    return finish(out_dir, reports, feedback_markdown)
 
 
 def declared_assignment(folder):

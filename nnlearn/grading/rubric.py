@@ -16,7 +16,9 @@ A rubric file solutions/rubrics/ASSIGNMENT.yml:
 
 A student answers item P1.1 in a cell (Markdown or code) of the submitted notebook whose first
 line names it ("## Problem 1.1", "**Problem 1.1**"), or that carries the metadata
-nnlearn = {"exercise": "P1.1", "role": "manual"}. An item's points are its criteria's sum.
+nnlearn = {"exercise": "P1.1", "role": "manual"}, as the student copies' "Pen-and-paper problems"
+cells do (nnlearn.grading.penpaper); such a cell left as generated is no answer. An item's points
+are its criteria's sum.
 """
 import re
 from pathlib import Path
@@ -86,8 +88,16 @@ def load_rubrics(folder):
     return rubrics
 
 
+ANSWER_PROMPT = "*Replace this line with your answer.*"
+
+
 def _label(item_id):
     return f"Problem {item_id[1:]}" if re.fullmatch(r"P\d+\.\d+", item_id) else f"Exercise {item_id}"
+
+
+def answer_heading(item_id):
+    """The first line of the answer cell of a student copy ("## Problem 1.1 — your answer")."""
+    return f"## {_label(item_id)} — your answer"
 
 
 def find_answers(nb, rubric):
@@ -102,6 +112,7 @@ def find_answers(nb, rubric):
         for item_id in rubric["items"]:
             tagged = isinstance(meta, dict) and meta.get("role") == "manual" and meta.get("exercise") == item_id
             named = re.match(rf"^\W*{re.escape(_label(item_id))}(?![\d.]*\d)", first, re.IGNORECASE)
-            if tagged or named:
+            if (tagged or named) and source.strip() not in (answer_heading(item_id),
+                                                            f"{answer_heading(item_id)}\n\n{ANSWER_PROMPT}"):
                 found[item_id] = (found.get(item_id, "") + "\n\n" + source).strip()
     return found
