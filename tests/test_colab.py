@@ -2,7 +2,8 @@
 
 A fresh virtual environment holds only what Colab preinstalls (recent versions; torch is the
 course's pinned CPU build). `google.colab` is stubbed, so the notebook's own install cell runs,
-pointed at a copy of this checkout instead of the Git URL (a non-editable install, as in Colab).
+pointed at a wheel built once from a copy of this checkout instead of the Git URL (a non-editable
+install, as in Colab).
 Each notebook runs in a working directory outside the repository, with NNLEARN_QUICK=1 (read
 through nnlearn.runtime). The environment is cached in ~/.cache/nnlearn/, keyed on its package
 list; a run after the first only reinstalls the course package.
@@ -94,13 +95,19 @@ def _fresh_runtime(venv):
 
 @pytest.fixture(scope="session")
 def colab(tmp_path_factory):
-    """(venv, package copy): the canary environment, and a copy of the course package to install."""
+    """(venv, wheel): the canary environment, and the course package to install, built once from
+    a copy of the checkout the way pip builds it from the Git URL in Colab (a wheel, with build
+    isolation); each notebook's install cell then installs that wheel."""
     venv = _canary_venv()
     copy = tmp_path_factory.mktemp("nnlearn-src")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, copy / name)
     shutil.copytree(ROOT / "nnlearn", copy / "nnlearn", ignore=shutil.ignore_patterns("__pycache__"))
-    return venv, copy
+    wheels = tmp_path_factory.mktemp("nnlearn-wheel")
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels),
+                    str(copy)], check=True)
+    (wheel,) = wheels.glob("nnlearn-*.whl")
+    return venv, wheel
 
 
 def _as_in_colab(path, package):
