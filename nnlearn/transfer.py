@@ -111,8 +111,17 @@ def adapt(source, X, y, n_classes, mode, *, epochs, lr, body_lr_factor=0.1, seed
         groups = [{"params": list(model.head.parameters()), "lr": lr}]
     else:
         groups = param_groups(model, "head", lr * factor if mode == "finetune" else lr, lr)
-    fit(model, X, y, epochs=epochs, optimizer=torch.optim.Adam(groups), seed=seed, progress=False)
+    fit(model, X, y, epochs=epochs, optimizer=_adam(groups), seed=seed, progress=False)
     return model
+
+
+def _adam(groups):
+    """torch.optim.Adam, fused (one kernel for all parameters: about twice as fast for these small
+    models on a CPU) where this torch supports it; the plain implementation otherwise."""
+    try:
+        return torch.optim.Adam(groups, fused=True)
+    except (RuntimeError, TypeError):                   # torch < 2.4 on a CPU
+        return torch.optim.Adam(groups)
 
 
 def body_features(model, X):

@@ -89,3 +89,24 @@ def test_body_features_and_pca_against_sklearn():
     signs = np.sign(np.sum(Z * ref, axis=0))          # principal axes are defined up to sign
     np.testing.assert_allclose(Z * signs, ref, rtol=1e-8, atol=1e-10)
     assert pca_2d(G.astype(np.float32)).dtype == np.float32
+
+
+def test_adapt_falls_back_to_plain_adam_without_fused(monkeypatch):
+    """adapt asks for the fused Adam (faster on a CPU); a torch without it gets the plain one and
+    the same model, to float32 rounding."""
+    torch.manual_seed(0)
+    X, y = torch.randn(12, 10).numpy(), np.arange(12) % 3
+    source = make_net(10, [8], 4, seed=0)
+    fused = adapt(source, X, y, 3, "finetune", epochs=20, lr=1e-2, seed=1)
+    plain_adam = torch.optim.Adam
+
+    def no_fused(params, **kw):
+        if kw.get("fused"):
+            raise RuntimeError("fused=True requires all the params to be on a supported device")
+        return plain_adam(params, **kw)
+
+    monkeypatch.setattr(torch.optim, "Adam", no_fused)
+    plain = adapt(source, X, y, 3, "finetune", epochs=20, lr=1e-2, seed=1)
+    for (name, a), (_, b) in zip(fused.named_parameters(), plain.named_parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+    assert not torch.equal(fused.body[0].weight, source.body[0].weight)      # it did train
