@@ -165,3 +165,51 @@ def test_one_example_update_gives_the_input_back():
     i = int(db.abs().argmax())
     assert db[i] != 0
     np.testing.assert_allclose((dW[i] / db[i]).numpy(), x[0], rtol=1e-4, atol=1e-5)
+
+
+def test_unweighted_fedsgd_is_a_step_on_the_loss_that_overweights_small_clients():
+    """Problem 10.1: (1/2) sum_k (theta - lr grad L_k) = theta - lr grad L~, L~ = (L_1 + L_2)/2, which
+    weighs client k's examples 1/(2 n_k) (1/180 and 1/20 for n = 90, 10) instead of 1/100: it is not
+    the pooled step of eq-fedsgd."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((100, 4)).astype(np.float32)
+    y = rng.integers(0, 3, size=100)
+    clients = [(X[:90], y[:90]), (X[90:], y[90:])]
+    model = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3))
+    ups = [local_update(model, Xk, yk, epochs=1, lr=0.5, batch_size=None, seed=0) for Xk, yk in clients]
+    unweighted = fedavg([s for s, _ in ups], [1, 1])
+    per_example = np.r_[np.full(90, 1 / 180), np.full(10, 1 / 20)]
+    for weights, should_match in ((per_example, True), (np.full(100, 1 / 100), False)):
+        ref = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3))
+        ref.load_state_dict(model.state_dict())
+        losses = nn.functional.cross_entropy(ref(torch.from_numpy(X)), torch.from_numpy(y), reduction="none")
+        (losses * torch.as_tensor(weights, dtype=torch.float32)).sum().backward()
+        with torch.no_grad():
+            for p in ref.parameters():
+                p -= 0.5 * p.grad
+        gap = max(float((unweighted[k] - v).abs().max()) for k, v in ref.state_dict().items())
+        assert (gap < 1e-5) == should_match, (should_match, gap)
+
+
+def test_bytes_per_round_of_the_page_and_its_problem():
+    """eq-bytes: 4 bytes per parameter in float32, 2 in float16; the chapter's 784-64-10 MLP has
+    P = 50 890; Problem 10.2's arithmetic."""
+    from nnlearn.transfer import make_net
+
+    model = make_net(784, [64], 10, seed=0)
+    P = 784 * 64 + 64 + 64 * 10 + 10
+    assert P == 50_890 == sum(p.numel() for p in model.parameters())
+    assert state_bytes(model.state_dict()) == 4 * P == 203_560
+    assert state_bytes({k: v.half() for k, v in model.state_dict().items()}) == 2 * P
+    assert 2 * 5 * 4 * P == 2_035_600                                     # a round with J_r = 5: 2.04 MB
+    assert 2 * 100 * 11_000_000 * 4 == 8.8e9 and 500 * 8.8e9 == 4.4e12
+    assert 100 * 11_000_000 * (4 + 1) * 500 == 2.75e12                     # 4-byte downloads, 1-byte uploads
+
+
+def test_dirichlet_alpha_that_makes_the_share_sd_equal_its_mean():
+    """Problem 10.3: sd[s_k] = E[s_k] = 1/J at alpha = (J - 2)/J (0.8 for J = 10), by sampling."""
+    J = 10
+    alpha = (J - 2) / J
+    assert alpha == 0.8 and np.isclose((J - 1) / (J**2 * (J * alpha + 1)), 1 / J**2)
+    s = np.random.default_rng(1).dirichlet(np.full(J, alpha), size=100_000)
+    np.testing.assert_allclose(s.std(axis=0), 1 / J, rtol=0.03)

@@ -110,3 +110,11 @@ def test_adapt_falls_back_to_plain_adam_without_fused(monkeypatch):
     for (name, a), (_, b) in zip(fused.named_parameters(), plain.named_parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
     assert not torch.equal(fused.body[0].weight, source.body[0].weight)      # it did train
+
+
+def test_feature_extraction_trains_N_L_times_N_Lminus1_plus_1():
+    """The page's count for the chapter's 784-256-5 source net: N_L (N_{L-1} + 1) = 5 * 257 of 202 245."""
+    model = make_net(784, [256], 5, seed=0)
+    assert freeze_all_but(model, "head") == 5 * (256 + 1) == 1285 \
+        == sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert count_parameters(model, trainable=False) == 784 * 256 + 256 + 1285 == 202_245
