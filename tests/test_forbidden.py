@@ -32,6 +32,8 @@ OWN = DEF + (
     "        counts.append(m)\n        if m == 0:\n            break\n    return w, float(b), counts\n"
 )
 P = "import nnlearn.perceptron as p\n"
+TP = "from nnlearn.perceptron import train_perceptron as tp\n"
+RUN = "tp(np.eye(2), np.ones(2))\n"
 
 
 def refused(*answers, forbidden=FORBIDDEN, setup=SETUP):
@@ -294,6 +296,32 @@ CAUGHT = {
         "uses `eval` (through `helper`, defined in the answer to 1.1)",
     ),
     "unreadable_cell": ([("1.2", "def train_perceptron(X, y:\n")], "code the grader cannot parse"),
+    # timing commands: the code they run is read like any other
+    "timeit_with_options": ([("1.1", TP), ("1.2", OWN + "%timeit -n 10 -r 3 " + RUN)], "(through `tp`, imported in"),
+    "timeit_returning_its_result": ([("1.2", P + OWN + "r = %timeit -o -q p.train_perceptron(X, y)\n")], "(through `p`)"),
+    "name_bound_by_time_flows_on": ([("1.1", P + "%time tp = p.train_perceptron\n"), ("1.2", DEF + "    return tp(X, y)\n")],
+                                    "(through `tp`, imported in the answer to 1.1)"),
+    "value_of_time_with_an_option": ([("1.1", P + "fit = %time --no-raise-error p.train_perceptron\n"),
+                                      ("1.2", DEF + "    return fit(X, y)\n")], "(through `fit`, imported in"),
+    "time_cell": ([("1.2", "%%time\nfrom nnlearn.perceptron import train_perceptron\n")], "uses nnlearn.perceptron.train_perceptron"),
+    "timeit_cell_setup_line": ([("1.2", "%%timeit -n 1 -r 1 " + TP + RUN)], "(through `tp`)"),
+    "string_the_command_runs": ([("1.2", "get_ipython().run_line_magic('time', " + repr(TP) + ")\n")],
+                                "uses nnlearn.perceptron.train_perceptron"),
+    "dynamic_code_inside_time": ([("1.2", P + "%time fit = eval('p.train_perceptron')\n")], "uses `eval`"),
+    "command_inside_time": ([("1.2", "%time %run -m nnlearn.perceptron\n")], "a % or ! command (`%run`)"),
+    "one_line_cell_run_by_automagic": ([("1.2", "run -mnnlearn.perceptron\n")], "a % or ! command (`%run`)"),
+    "one_line_timeit_by_automagic": ([("1.1", TP), ("1.2", "timeit " + RUN)], "(through `tp`, imported in"),
+    "timing_command_in_a_function": ([("1.2", DEF + "    %time w = 1\n    return w\n")], "inside a function or class"),
+    # commands that look harmless but run code or import a module
+    "expanded_magic_line": ([("1.2", "%precision {__import__('nnlearn.perceptron')}\n")], "(`%precision`)"),
+    "dollar_expansion": ([("1.2", P + "%who $p\n")], "(`%who`)"),
+    "load_ext_of_another_module": ([("1.2", "%load_ext nnlearn.perceptron\n")], "(`%load_ext`)"),
+    "config_runs_its_value": ([("1.2", "%config InlineBackend.figure_format = __import__('nnlearn')\n")], "(`%config`)"),
+    "config_reads_the_namespace": ([("1.2", "%config InteractiveShell.user_ns\n")], "(`%config`)"),
+    "matplotlib_backend_module": ([("1.2", "%matplotlib module://nnlearn.perceptron\n")], "(`%matplotlib`)"),
+    "aimport": ([("1.2", "%aimport nnlearn.perceptron\n")], "(`%aimport`)"),
+    "writefile": ([("1.2", "%%writefile m.py\nfrom nnlearn.perceptron import *\n")], "(`%%writefile`)"),
+    "bash_cell": ([("1.2", "%%bash\npython -c 'import nnlearn'\n")], "(`%%bash`)"),
 }
 
 
@@ -353,6 +381,17 @@ NOT_FLAGGED = {
         ("1.2", DEF + "    compile = np.zeros(2)\n    vars = [compile]\n    return compile, 0.0, vars\n")
     ],
     "matplotlib_magic": [("1.2", "%matplotlib inline\n" + OWN)],
+    "timing_commands_around_own_code": [
+        ("1.2", OWN + "%timeit -n 10 -r 3 " + RUN.replace("tp", "train_perceptron") + "r = %timeit -o -q train_perceptron(np.eye(2), np.ones(2))\n"
+         "%time w, b, counts = train_perceptron(np.eye(2), np.ones(2))\nw2 = %time train_perceptron(np.eye(2), np.ones(2))\n"),
+        ("1.4", "%%timeit -n 1 -r 1 X = np.eye(2)\ntrain_perceptron(X, np.ones(2))\n"),
+    ],
+    "time_cell_around_the_answer": [("1.2", "%%time\n" + OWN + "w = train_perceptron(np.eye(2), np.ones(2))\n")],
+    "harmless_commands": [
+        ("1.2", "%precision 3\n%who\n%whos\n%config InlineBackend.figure_format = 'svg'\n%load_ext autoreload\n"
+         "%autoreload 2\n%matplotlib inline\n" + OWN),
+        ("1.2", "who\n"),
+    ],
     # a method of the same name as a forbidden one, on a value that did not come from torch
     "method_named_like_a_forbidden_one": [
         ("1.1", "class Value:\n    def log_softmax(self, axis):\n        return self\n"),
@@ -509,6 +548,24 @@ def test_grader_gives_nothing_for_an_answer_that_imports_the_reference(tmp_path)
     # positive control: without the list the same answer earns full points
     control = grade_submission(path, tmp_path / "no_rules", cell_timeout=20)
     assert control.points == 3, [(r.id, r.message) for r in control.exercises]
+
+
+def test_timing_commands_in_a_correct_answer_keep_full_points(tmp_path):
+    """The kernel runs them, the analysis reads the code they run, and a function %%time
+    defines is there for the next exercise."""
+    nb = toy_assignment(tmp_path / "solutions", ["nnlearn.perceptron.step"])
+    student = nbformat.from_dict(nb)
+    student.cells = [c for c in student.cells if c.metadata.get("nnlearn", {}).get("role") != "hidden-tests"]
+    student.cells[1].source = (
+        "def heaviside(v):\n    return (np.asarray(v) > 0).astype(float)\n"
+        "%timeit -n 5 -r 2 heaviside(np.array([1.0, -1.0]))\nr = %timeit -o -q -n 5 -r 2 heaviside(np.ones(3))\n"
+        "%time out = heaviside(np.ones(2))\n"
+    )
+    student.cells[2].source = "%%time\ndef twice(v):\n    return 2 * heaviside(v)\n"
+    (tmp_path / "work").mkdir()
+    nbformat.write(student, tmp_path / "work" / "toy.ipynb")
+    report = grade_submission(tmp_path / "work" / "toy.ipynb", tmp_path / "solutions", cell_timeout=20)
+    assert report.points == 3, [(r.id, r.message) for r in report.exercises]
 
 
 def test_a_failure_of_the_analysis_refuses_instead_of_letting_the_answer_through(monkeypatch):

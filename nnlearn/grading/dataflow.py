@@ -22,6 +22,8 @@ import re
 import sys
 from dataclasses import dataclass, replace
 
+from . import magics
+
 DYNAMIC_ATTRS = frozenset({
     "__dict__", "__globals__", "__builtins__", "__code__", "__closure__", "__subclasses__", "__import__",
     "__loader__", "__spec__", "__getattribute__", "__getattr__", "__setattr__", "__delattr__", "__self__",
@@ -32,7 +34,7 @@ DYNAMIC_ATTRS = frozenset({
 DYNAMIC_GLOBALS = re.compile(r"(In|Out|_ih|_oh|_dh|_i{1,3}|_{1,3}|_i?\d+|get_ipython|exit|quit"
                              r"|__builtins__|__loader__|__spec__)\Z")
 ATTR_FUNCTIONS = {"builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.hasattr"}
-HARMLESS_MAGICS = {"matplotlib"}
+MAX_MAGIC_DEPTH = 3      # % commands inside the code a timing command runs
 MAX_PARTS, MAX_ROUNDS, MAX_READS, MAX_SOURCE = 10, 12, 20_000, 500_000
 SETUP, BUILTIN = ("given by the setup", None), ("built in", None)
 GIVEN = "given"
@@ -74,16 +76,22 @@ def root_name(node):
 
 
 def parse(source):
-    """The cell as IPython runs it (magics become get_ipython() calls); None if unreadable."""
+    """The cell as IPython runs it (magics become get_ipython() calls); None if unreadable.
+    A one-line cell that automagic may run as a % command is read both ways."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
         source = TransformerManager().transform_cell(source)
     except Exception:   # no IPython, or a cell it cannot transform: read the cell as it is
         pass
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    trees = []
+    for text in (source, magics.automagic(source)):
+        try:
+            trees.append(ast.parse(text) if text is not None else None)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            trees.append(None)
+    if trees[1] is not None:
+        return ast.Module((trees[0].body if trees[0] else []) + trees[1].body, [])
+    return trees[0]
 
 
 @functools.cache
@@ -443,8 +451,9 @@ class Walker:
 
     def call(self, node, record):
         func, args = node.func, node.args
-        if _magic(node) in HARMLESS_MAGICS:
-            return EMPTY
+        magic = magics.parts(node)
+        if magic and self.scope.lookup("get_ipython")[1] <= {Ref("builtins.get_ipython", True, BUILTIN)}:
+            return self.magic(node, *magic)
         callee = self.expr(func, False)
         kinds = {x.qual for x in callee if isinstance(x, Ref) and x.direct}
         if (len(kinds) == 1 and kinds <= ATTR_FUNCTIONS and len(callee) == 1 and len(args) >= 2
@@ -473,6 +482,37 @@ class Walker:
             else:
                 result.add(x)
         return derive(frozenset(result))
+
+    def magic(self, node, name, line, cell):
+        """A % command: a timing one is read as the code it runs (a value flows out of `%time`),
+        at the top of a cell only: inside a function its names live elsewhere."""
+        if magics.harmless(name, line, cell):
+            return EMPTY
+        sources = magics.code(name, line, cell) if name in magics.TIMING else None
+        if sources is None or not self.top or self.a.magic_depth >= MAX_MAGIC_DEPTH:
+            where = "" if sources is None or self.top else " inside a function or class"
+            self.dyn(f"a % or ! command (`%{'%' if cell is not None else ''}{name}`{where})", "")
+            return EMPTY
+        value, self.a.magic_depth = EMPTY, self.a.magic_depth + 1
+        try:
+            for i, source in enumerate(sources):
+                key = (node, i)
+                if key not in self.a.magic_trees:   # parsed once: its definitions stay the same units
+                    self.a.magic_trees[key] = parse(source)
+                tree = self.a.magic_trees[key]
+                if tree is None:
+                    self.dyn(f"code the grader cannot parse (in `%{name}`)", "")
+                    continue
+                for stmt in tree.body:
+                    if isinstance(stmt, ast.Expr):
+                        self.a.pos += 1
+                        value = self.expr(stmt.value)   # %time gives the value of a last expression
+                    else:
+                        self.stmt(stmt, True)   # %timeit binds in a function of its own: may, not must
+                        value = EMPTY
+        finally:
+            self.a.magic_depth -= 1
+        return value if name == "time" else EMPTY
 
     def pass_arguments(self, unit, call):
         """What a call gives a unit's parameters, found by position or keyword (all of them
@@ -517,16 +557,6 @@ class Walker:
         return derive(inner.exprs(parts))
 
 
-def _magic(node):
-    """'name' of get_ipython().run_line_magic('name', ...), as IPython writes `%name ...`."""
-    func = node.func
-    if (isinstance(func, ast.Attribute) and func.attr == "run_line_magic" and isinstance(func.value, ast.Call)
-            and isinstance(func.value.func, ast.Name) and func.value.func.id == "get_ipython"
-            and node.args and isinstance(node.args[0], ast.Constant)):
-        return node.args[0].value
-    return None
-
-
 def _as_load(target):
     node = copy.deepcopy(target)
     for n in ast.walk(node):
@@ -545,6 +575,7 @@ class Analysis:
 
     def __init__(self, cells):
         self.cells, self.units, self.scopes = cells, {}, {}
+        self.magic_trees, self.magic_depth = {}, 0
         self.tables = {name: {} for name in ("stores", "globals", "returns", "arguments", "locals")}
         self.readers, self.unit_events = {}, {}
         for _ in range(MAX_ROUNDS):
