@@ -24,7 +24,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from nnlearn.grading import batch
-from nnlearn.grading.batch import main, report_from_dict, write_gradebook
+from nnlearn.grading.batch import main, report_from_dict
+from nnlearn.grading.gradebook import write_gradebook
 from nnlearn.grading.output import KEY_FILE, Signer
 from nnlearn.grading.grade import GradingError, Report, grade_submission, read_notebook
 from nnlearn.grading.sandbox import probe_isolation

@@ -107,11 +107,6 @@ def gradescope_results(report):
     }
 
 
-def write_gradebook(path, reports):
-    """gradebook.csv without manual scores or a deadline (see nnlearn.grading.gradebook)."""
-    gradebook.write_gradebook(path, reports)
-
-
 def print_report(report, out=sys.stdout):
     print(f"{report.submission}: {report.points:g} / {report.max_points:g} points ({report.status})", file=out)
     if report.message:

@@ -22,10 +22,15 @@ def repository_info(root):
     return url, repo.get("branch", "main")
 
 
-def colab_url(root, notebook_path):
+def github_location(root, notebook_path):
+    """(owner/name, branch, path of the notebook in the repository), for launch links."""
     url, branch = repository_info(root)
-    github_path = url.split("github.com/", 1)[1]
     rel = Path(notebook_path).resolve().relative_to(Path(root).resolve()).as_posix()
+    return url.split("github.com/", 1)[1], branch, rel
+
+
+def colab_url(root, notebook_path):
+    github_path, branch, rel = github_location(root, notebook_path)
     return f"https://colab.research.google.com/github/{github_path}/blob/{branch}/{rel}"
 
 

@@ -6,16 +6,14 @@ from pathlib import Path
 
 import nbformat
 
-from .colab import colab_url, repository_info
+from .colab import colab_url, github_location
 from .rules import cell_info
 
 GUIDE_ROLE, CHECK_ROLE = "how-to", "check-my-work"
 
 
 def binder_url(root, notebook_path):
-    url, branch = repository_info(root)
-    github_path = url.split("github.com/", 1)[1]
-    rel = Path(notebook_path).resolve().relative_to(Path(root).resolve()).as_posix()
+    github_path, branch, rel = github_location(root, notebook_path)
     return f"https://mybinder.org/v2/gh/{github_path}/{branch}?urlpath=tree/{rel}"
 
 
